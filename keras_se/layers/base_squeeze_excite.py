@@ -1,0 +1,193 @@
+"""The private base of `SqueezeExcite1D`, `SqueezeExcite2D` and `SqueezeExcite3D`."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_se._validation import (
+    check_choice,
+    check_positive_int,
+    get_keras_object,
+    resolve_data_format,
+)
+from keras_se.layers.bottleneck import bottleneck_units
+from keras_se.layers.gates import GATES, get_gate
+
+SQUEEZES = ("avg", "max")
+
+
+class BaseSqueezeExcite(keras.layers.Layer):
+    """Squeeze-and-Excitation over `rank` spatial axes.
+
+    Holds validation, build, call, `compute_output_shape` and `get_config` for
+    the 1D/2D/3D variants, which only fix `rank`.
+    """
+
+    def __init__(
+        self,
+        rank: int,
+        ratio: int = 16,
+        units: int | None = None,
+        divisor: int = 1,
+        activation="relu",
+        gate: str = "sigmoid",
+        squeeze: str = "avg",
+        data_format: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        self.ratio = check_positive_int("ratio", ratio)
+        self.units = check_positive_int("units", units, allow_none=True)
+        self.divisor = check_positive_int("divisor", divisor)
+        self.activation = get_keras_object("activation", activation)
+        self.gate = check_choice("gate", gate, GATES)
+        self.squeeze = check_choice("squeeze", squeeze, SQUEEZES)
+        self.data_format = resolve_data_format(data_format)
+        if not isinstance(use_bias, bool):
+            raise ValueError(
+                f"`use_bias` must be True or False. Received: use_bias={use_bias!r}"
+            )
+        self.use_bias = use_bias
+        self.kernel_initializer = get_keras_object(
+            "kernel_initializer", kernel_initializer
+        )
+        self.bias_initializer = get_keras_object("bias_initializer", bias_initializer)
+        self.kernel_regularizer = get_keras_object(
+            "kernel_regularizer", kernel_regularizer
+        )
+        self.bias_regularizer = get_keras_object("bias_regularizer", bias_regularizer)
+        self.kernel_constraint = get_keras_object(
+            "kernel_constraint", kernel_constraint
+        )
+        self.bias_constraint = get_keras_object("bias_constraint", bias_constraint)
+        super().__init__(**kwargs)
+        self.rank = rank
+        self.input_spec = keras.layers.InputSpec(ndim=rank + 2)
+        self._gate_fn = get_gate(gate)
+        self.supports_masking = True
+
+    @property
+    def channel_axis(self) -> int:
+        return -1 if self.data_format == "channels_last" else 1
+
+    @property
+    def spatial_axes(self) -> tuple[int, ...]:
+        first = 1 if self.data_format == "channels_last" else 2
+        return tuple(range(first, first + self.rank))
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(
+                f"`{type(self).__name__}` expects inputs of rank {self.rank + 2} "
+                f"(batch, {self.rank} spatial axes and channels). Received: "
+                f"input_shape={tuple(input_shape)}"
+            )
+        channels = input_shape[self.channel_axis]
+        if channels is None:
+            raise ValueError(
+                f"`{type(self).__name__}` needs a known channel count on axis "
+                f"{self.channel_axis} (data_format={self.data_format!r}). "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        self.channels = channels
+        self.bottleneck_units = bottleneck_units(
+            channels, self.ratio, self.units, self.divisor
+        )
+        self.reduce = self._dense(self.bottleneck_units, self.activation, "reduce")
+        self.expand = self._dense(channels, None, "expand")
+        self.reduce.build((None, channels))
+        self.expand.build((None, self.bottleneck_units))
+        self.input_spec = keras.layers.InputSpec(
+            ndim=self.rank + 2, axes={self.channel_axis: channels}
+        )
+        gate_shape = [-1] + [1] * (self.rank + 1)
+        gate_shape[self.channel_axis] = channels
+        self._gate_shape = tuple(gate_shape)
+
+    def _dense(self, units, activation, name):
+        return keras.layers.Dense(
+            units,
+            activation=activation,
+            use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            kernel_regularizer=self.kernel_regularizer,
+            bias_regularizer=self.bias_regularizer,
+            kernel_constraint=self.kernel_constraint,
+            bias_constraint=self.bias_constraint,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def excitation(self, inputs, mask=None):
+        """Returns the gate values, shape `(batch, channels)`.
+
+        This is what the block multiplies its input by, one scale per
+        channel and sample: the quantity of the paper's excitation plots.
+        """
+        return self._gate_fn(self.expand(self.reduce(self._squeeze(inputs, mask))))
+
+    def _squeeze(self, inputs, mask):
+        if mask is not None:
+            return self._masked_squeeze(inputs, mask)
+        if self.squeeze == "avg":
+            # The squeeze is the spatial mean, 1/(H*W) * sum (eq. 2 of the paper).
+            return ops.mean(inputs, axis=self.spatial_axes)
+        return ops.max(inputs, axis=self.spatial_axes)
+
+    def _masked_squeeze(self, inputs, mask):
+        # A padding mask covers the spatial axes only (e.g. the steps of a
+        # sequence): padded positions must not enter the channel statistic.
+        mask = ops.expand_dims(mask, self.channel_axis)
+        if self.squeeze == "max":
+            lowest = ops.convert_to_tensor(float("-inf"), inputs.dtype)
+            return ops.max(ops.where(mask, inputs, lowest), axis=self.spatial_axes)
+        weights = ops.cast(mask, inputs.dtype)
+        total = ops.sum(inputs * weights, axis=self.spatial_axes)
+        count = ops.sum(weights, axis=self.spatial_axes)
+        return total / ops.maximum(count, 1)
+
+    def call(self, inputs, mask=None):
+        scale = ops.reshape(self.excitation(inputs, mask), self._gate_shape)
+        return inputs * ops.cast(scale, inputs.dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "ratio": self.ratio,
+                "units": self.units,
+                "divisor": self.divisor,
+                "activation": keras.activations.serialize(self.activation),
+                "gate": self.gate,
+                "squeeze": self.squeeze,
+                "data_format": self.data_format,
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(
+                    self.kernel_regularizer
+                ),
+                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": keras.constraints.serialize(
+                    self.kernel_constraint
+                ),
+                "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+            }
+        )
+        return config

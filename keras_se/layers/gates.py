@@ -1,0 +1,44 @@
+"""The gate functions an SE block may apply to its excitation logits.
+
+One registry, looked up by name, so that layers, surgery and the tuner share
+the same set of names. `"sigmoid"` is the paper's gate and the default;
+`"hard_sigmoid"` is the piecewise-linear gate of MobileNetV3 (`relu6(x + 3) / 6`);
+`"tanh"` and `"relu"` are the paper's gate ablations (Table 12), kept for
+experiments: both do worse than the sigmoid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from keras import ops
+
+from keras_se._validation import check_choice
+
+GATES: dict[str, Callable] = {
+    "sigmoid": ops.sigmoid,
+    "hard_sigmoid": ops.hard_sigmoid,
+    "tanh": ops.tanh,
+    "relu": ops.relu,
+}
+
+
+def get_gate(name: str) -> Callable:
+    """Returns the gate function registered under `name`.
+
+    Args:
+        name: one of `keras_se.layers.GATES`.
+
+    Returns:
+        A function from logits to per-channel scales, written with `keras.ops`.
+
+    Raises:
+        ValueError: if `name` is not a registered gate.
+
+    Example:
+
+    >>> gate = keras_se.layers.get_gate("hard_sigmoid")
+    >>> float(gate(3.0))
+    1.0
+    """
+    return GATES[check_choice("gate", name, GATES)]

@@ -1,0 +1,108 @@
+"""The `SqueezeExcite3D` layer."""
+
+from __future__ import annotations
+
+import keras
+
+from keras_se.layers.base_squeeze_excite import BaseSqueezeExcite
+
+
+@keras.saving.register_keras_serializable(package="keras_se")
+class SqueezeExcite3D(BaseSqueezeExcite):
+    """Squeeze-and-Excitation channel attention for volumes and videos.
+
+    The block rescales each channel of its input by a gate computed from the
+    whole input: the *squeeze* averages every channel over the spatial axes,
+    `z_c = 1/(D*H*W) * sum(u_c)`, the *excitation* maps `z` through a
+    bottleneck of two fully connected steps, `s = gate(W2 activation(W1 z))`,
+    and the output is `u_c * s_c`.
+
+    The squeeze is the mean. A widely copied write-up of SE divides the spatial
+    sum by `h + w` in its code and by `HC` in its formula; both are wrong,
+    the paper's squeeze is the mean, `1 / (D*H*W)`, and so is this layer's.
+
+    Args:
+        ratio: positive int, the reduction ratio `r`: the bottleneck has
+            `channels // ratio` units (at least 1). Defaults to 16.
+        units: positive int or `None`, an absolute bottleneck width that
+            overrides `ratio`. Defaults to `None`.
+        divisor: positive int. With `divisor > 1` the width
+            `channels / ratio` is rounded to the nearest multiple of
+            `divisor`, never below `divisor` (timm's `rd_divisor`, TF
+            Model Garden's `divisible_by`): `divisor=8` reproduces the SE
+            blocks of MobileNetV3. Defaults to 1.
+        activation: the activation between the two steps, any Keras
+            activation. Defaults to `"relu"`.
+        gate: `"sigmoid"` (the paper's), `"hard_sigmoid"` (MobileNetV3's,
+            `relu6(x + 3) / 6`), or the paper's ablations `"tanh"` and
+            `"relu"`. Defaults to `"sigmoid"`.
+        squeeze: `"avg"` (the paper's) or `"max"` (its ablation).
+            Defaults to `"avg"`.
+        data_format: `"channels_last"` or `"channels_first"`; `None`
+            means `keras.config.image_data_format()` at construction.
+        use_bias: whether the two steps have biases. Defaults to `True`.
+        kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, kernel_constraint, bias_constraint: as in
+            `keras.layers.Dense`, for both steps.
+        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: a 5D tensor.
+        mask: optional boolean mask over the spatial axes (a sequence's
+            padding mask): masked positions are left out of the squeeze.
+
+    Input shape:
+        `(batch, depth, height, width, channels)` with `"channels_last"`,
+        `(batch, channels, depth, height, width)` with `"channels_first"`.
+
+    Output shape:
+        The input's shape.
+
+    Example:
+
+    >>> x = np.random.rand(2, 4, 8, 8, 32).astype("float32")
+    >>> layer = keras_se.layers.SqueezeExcite3D(ratio=4)
+    >>> layer(x).shape
+    (2, 4, 8, 8, 32)
+
+    Reference:
+        - [Hu et al., Squeeze-and-Excitation Networks, CVPR 2018](
+            https://arxiv.org/abs/1709.01507)
+    """
+
+    def __init__(
+        self,
+        ratio: int = 16,
+        units: int | None = None,
+        divisor: int = 1,
+        activation="relu",
+        gate: str = "sigmoid",
+        squeeze: str = "avg",
+        data_format: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            3,
+            ratio=ratio,
+            units=units,
+            divisor=divisor,
+            activation=activation,
+            gate=gate,
+            squeeze=squeeze,
+            data_format=data_format,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+            **kwargs,
+        )

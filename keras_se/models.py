@@ -1,0 +1,58 @@
+"""The small CNN of the main job, with or without SE blocks."""
+
+from __future__ import annotations
+
+import keras
+
+from keras_se.layers import SqueezeExcite2D
+
+
+def build_digits_cnn(
+    input_shape: tuple[int, ...] = (8, 8, 1),
+    num_classes: int = 10,
+    se: bool = True,
+    ratio: int = 8,
+    filters: tuple[int, ...] = (32, 64),
+    name: str | None = None,
+) -> keras.Model:
+    """Builds a small CNN, each conv stage optionally followed by an SE block.
+
+    Each stage is Conv2D 3x3 -> BatchNormalization -> ReLU, then
+    `SqueezeExcite2D` when `se=True`; stages after the first halve the
+    resolution first. Global average pooling and a softmax classifier end it.
+    The SE and plain models differ only by their SE blocks.
+
+    Args:
+        input_shape: the image shape, channels last.
+        num_classes: the number of classes.
+        se: whether to put an SE block after each stage.
+        ratio: the SE reduction ratio.
+        filters: the channels of each stage.
+        name: the model's name; defaults to `"digits_se_cnn"` or
+            `"digits_cnn"`.
+
+    Returns:
+        An uncompiled functional `keras.Model`.
+
+    Example:
+
+    >>> model = keras_se.models.build_digits_cnn(se=True, ratio=8)
+    >>> [layer.name for layer in model.layers if "se" in layer.name]
+    ['stage1_se', 'stage2_se']
+    """
+    inputs = keras.Input(input_shape, name="image")
+    x = inputs
+    for stage, stage_filters in enumerate(filters, start=1):
+        if stage > 1:
+            x = keras.layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
+        x = keras.layers.Conv2D(
+            stage_filters, 3, padding="same", use_bias=False, name=f"stage{stage}_conv"
+        )(x)
+        x = keras.layers.BatchNormalization(name=f"stage{stage}_bn")(x)
+        x = keras.layers.ReLU(name=f"stage{stage}_relu")(x)
+        if se:
+            x = SqueezeExcite2D(ratio=ratio, name=f"stage{stage}_se")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classes")(x)
+    default_name = "digits_se_cnn" if se else "digits_cnn"
+    return keras.Model(inputs, outputs, name=name or default_name)
