@@ -85,8 +85,9 @@ def run_train(args: argparse.Namespace) -> int:
     }
     summary_path = path.parent / "train_results.json"
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
-    console.print(f"Saved the SE model to {path}")
-    console.print(f"Saved the results to {summary_path}")
+    # Paths stay on one line so they can be copied.
+    console.print(f"Saved the SE model to {path}", soft_wrap=True, markup=False)
+    console.print(f"Saved the results to {summary_path}", soft_wrap=True, markup=False)
     return 0
 
 

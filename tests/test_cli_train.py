@@ -1,0 +1,80 @@
+"""The main job, `keras-se train`, end to end with tiny settings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import keras_se
+from keras_se.cli import main
+from keras_se.data import load_digits
+
+
+def test_train_prints_table_and_saves_the_se_model(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "32",
+            "--ratio",
+            "4",
+            "--output-dir",
+            str(out_dir),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    for text in ("digits_cnn", "digits_se_cnn", "params", "test accuracy", "s / epoch"):
+        assert text in printed
+    saved = out_dir / "digits_se_cnn.keras"
+    assert f"Saved the SE model to {saved}\n" in printed
+    assert not list(out_dir.glob("*.tmp")) and not list(out_dir.glob(".*"))
+
+    summary = json.loads((out_dir / "train_results.json").read_text())
+    assert set(summary) == {"digits_cnn", "digits_se_cnn"}
+    plain, with_se = summary["digits_cnn"], summary["digits_se_cnn"]
+    # Two SE blocks, 32 and 64 channels, ratio 4: 2*C*C/4 + C/4 + C params each.
+    assert with_se["params"] - plain["params"] == sum(
+        2 * c * (c // 4) + c // 4 + c for c in (32, 64)
+    )
+    # Three epochs already beat chance (0.1) by far on the digits.
+    assert plain["test_accuracy"] > 0.5 and with_se["test_accuracy"] > 0.5
+
+    model = keras.saving.load_model(saved, safe_mode=True)
+    se_blocks = [
+        layer for layer in model.layers if isinstance(layer, keras_se.SqueezeExcite2D)
+    ]
+    assert [block.ratio for block in se_blocks] == [4, 4]
+    _, test = load_digits()
+    accuracy = np.mean(np.argmax(model.predict(test.x, verbose=0), -1) == test.y)
+    assert accuracy == pytest.approx(with_se["test_accuracy"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "flag, value", [("--epochs", "0"), ("--batch-size", "-1"), ("--ratio", "two")]
+)
+def test_train_rejects_bad_flags_before_training(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", flag, value])
+    assert exit_info.value.code == 2
+    assert flag in capsys.readouterr().err
+
+
+def test_console_script_help():
+    completed = subprocess.run(
+        [sys.executable, "-m", "keras_se.cli", "train", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for flag in ("--epochs", "--batch-size", "--ratio", "--output-dir", "--seed"):
+        assert flag in completed.stdout
