@@ -16,8 +16,9 @@ This script times, per feature-map shape:
 5. for reference, the baseline multiply with XLA: the floor that the XLA
    variants really compete with.
 
-The candidates run round robin inside every repeat, so machine drift hits
-them all alike, and each result is the median wall time. The table gives each
+Every candidate runs once per repeat, in a shuffled order, so machine drift
+hits them all alike; each result is the median wall time of a call, which
+includes the fixed cost of calling a `tf.function`. The table gives each
 SE variant's time as a multiple of the baseline. Targets: `keras_se` at most
 1.5x without XLA, at most 1.2x with XLA, and faster than the inline block.
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -100,13 +102,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=(
             "Time SqueezeExcite2D against one broadcast multiply, the "
             "memory-traffic floor."
-        )
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
         "--shapes",
         type=parse_shapes,
         default=DEFAULT_SHAPES,
-        help="comma-separated BxHxWxC shapes (default: the three ResNet stages)",
+        help="comma-separated BxHxWxC shapes",
     )
     parser.add_argument("--repeats", type=int, default=3000, help="timed calls each")
     parser.add_argument("--warmup", type=int, default=20, help="untimed calls each")
@@ -198,11 +201,14 @@ def measure_shape(
         for _ in range(warmup):
             time_call_ms(candidates[name], x)
     times_ms: dict[str, list[float]] = {name: [] for name in names}
-    for repeat in range(repeats):
-        # Round robin, starting one candidate later each repeat, so neither
-        # drift nor the cache left by the previous call favours anyone.
-        start = repeat % len(names)
-        for name in names[start:] + names[:start]:
+    order_rng = random.Random(0)
+    for _ in range(repeats):
+        # Every candidate runs once per repeat, in a fresh random order: drift
+        # hits all alike, and none always follows the same predecessor (whose
+        # leftovers in the cache would otherwise bias it by a few percent).
+        order = names.copy()
+        order_rng.shuffle(order)
+        for name in order:
             times_ms[name].append(time_call_ms(candidates[name], x))
     return ShapeResult(shape, times_ms)
 
@@ -259,7 +265,7 @@ def print_markdown(header: list[str], rows: list[list[str]], title: str) -> None
 
 
 def print_rich(header: list[str], rows: list[list[str]], title: str) -> None:
-    table = Table(title=title)
+    table = Table()
     table.add_column(header[0], no_wrap=True)
     for column in header[1:]:
         table.add_column(column, justify="right", no_wrap=True)
@@ -268,6 +274,7 @@ def print_rich(header: list[str], rows: list[list[str]], title: str) -> None:
     console = Console()
     if not console.is_terminal:
         console.width = 160
+    console.print(title)
     console.print(table)
 
 
