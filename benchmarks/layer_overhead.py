@@ -55,7 +55,7 @@ import keras_se
 # warning counts them together and would only add noise to the output.
 tf.get_logger().setLevel("ERROR")
 
-DEFAULT_SHAPES = ((8, 56, 56, 256), (8, 28, 28, 512), (8, 14, 14, 1024))
+DEFAULT_SHAPES = "8x56x56x256,8x28x28x512,8x14x14x1024"
 BASELINE = "multiply"
 MEMORY_LIMIT = 1.5
 TARGETS = {"keras_se": MEMORY_LIMIT, "keras_se XLA": 1.2}

@@ -37,7 +37,8 @@ def build_digits_cnn(
     Example:
 
     >>> model = keras_se.models.build_digits_cnn(se=True, ratio=8)
-    >>> [layer.name for layer in model.layers if "se" in layer.name]
+    >>> se = [l.name for l in model.layers if isinstance(l, keras_se.SqueezeExcite2D)]
+    >>> se
     ['stage1_se', 'stage2_se']
     """
     inputs = keras.Input(input_shape, name="image")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 
 from keras_se.layers.base_squeeze_excite import BaseSqueezeExcite
@@ -62,7 +64,7 @@ class SqueezeExcite2D(BaseSqueezeExcite):
 
     >>> x = np.random.rand(2, 8, 8, 32).astype("float32")
     >>> layer = keras_se.layers.SqueezeExcite2D(ratio=4)
-    >>> layer(x).shape
+    >>> tuple(layer(x).shape)
     (2, 8, 8, 32)
 
     Reference:
@@ -75,17 +77,17 @@ class SqueezeExcite2D(BaseSqueezeExcite):
         ratio: int = 16,
         units: int | None = None,
         divisor: int = 1,
-        activation="relu",
+        activation: str | Callable | None = "relu",
         gate: str = "sigmoid",
         squeeze: str = "avg",
         data_format: str | None = None,
         use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
+        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+        bias_initializer: str | keras.initializers.Initializer = "zeros",
+        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
+        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
+        kernel_constraint: str | keras.constraints.Constraint | None = None,
+        bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         super().__init__(

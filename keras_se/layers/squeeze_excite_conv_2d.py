@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 
 from keras_se._validation import (
@@ -48,7 +50,7 @@ class SqueezeExciteConv2D(keras.layers.Layer):
 
     >>> x = np.random.rand(2, 8, 8, 16).astype("float32")
     >>> block = keras_se.layers.SqueezeExciteConv2D(16, ratio=4, residual=True)
-    >>> block(x).shape
+    >>> tuple(block(x).shape)
     (2, 8, 8, 16)
 
     Reference:
@@ -64,14 +66,14 @@ class SqueezeExciteConv2D(keras.layers.Layer):
         ratio: int = 16,
         units: int | None = None,
         divisor: int = 1,
-        activation="relu",
+        activation: str | Callable | None = "relu",
         gate: str = "sigmoid",
         squeeze: str = "avg",
         data_format: str | None = None,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
+        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+        bias_initializer: str | keras.initializers.Initializer = "zeros",
+        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
+        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
         **kwargs,
     ):
         self.filters = check_positive_int("filters", filters)

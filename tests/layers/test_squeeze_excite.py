@@ -184,11 +184,17 @@ def test_output_shape_and_trainable_weights():
     ]
 
 
-def test_works_with_unknown_spatial_size_and_batch():
+def test_unknown_spatial_size_matches_reference():
+    # A symbolic spatial size takes the `ops.mean` squeeze, not the pooling one.
     inputs = keras.Input((None, None, 8))
-    model = keras.Model(inputs, keras_se.SqueezeExcite2D(ratio=2)(inputs))
+    layer = keras_se.SqueezeExcite2D(ratio=2)
+    model = keras.Model(inputs, layer(inputs))
     for shape in [(1, 3, 3, 8), (4, 9, 2, 8)]:
-        assert model(random_inputs(shape)).shape == shape
+        x = random_inputs(shape)
+        expected = squeeze_excite_reference(x, layer.get_weights())
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(model.predict(x, verbose=0)), expected, atol=2e-5
+        )
 
 
 def test_gradients_reach_every_weight():
