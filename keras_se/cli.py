@@ -8,7 +8,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ start-up logs (a CUDA probe on CPU-only machines, for one) are
+# noise on a command line; an environment setting still wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def positive_int(text: str) -> int:
