@@ -26,6 +26,16 @@ def check_positive_int(name: str, value: Any, allow_none: bool = False) -> Any:
     return value
 
 
+def check_positive_number(name: str, value: Any) -> float:
+    """Returns `value` as a float if it is a positive int or float."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not value > 0 or value == float("inf"):
+        raise ValueError(
+            f"`{name}` must be a positive number. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
 def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     """Returns `value` if it is one of the `allowed` strings."""
     allowed = tuple(allowed)

@@ -10,6 +10,7 @@ from keras import ops
 from keras_se._validation import (
     check_choice,
     check_positive_int,
+    check_positive_number,
     get_keras_object,
     resolve_data_format,
 )
@@ -34,6 +35,7 @@ class BaseSqueezeExcite(keras.layers.Layer):
         divisor: int = 1,
         activation: str | Callable | None = "relu",
         gate: str = "sigmoid",
+        gate_scale: float = 1.0,
         squeeze: str = "avg",
         data_format: str | None = None,
         use_bias: bool = True,
@@ -50,6 +52,7 @@ class BaseSqueezeExcite(keras.layers.Layer):
         self.divisor = check_positive_int("divisor", divisor)
         self.activation = get_keras_object("activation", activation)
         self.gate = check_choice("gate", gate, GATES)
+        self.gate_scale = check_positive_number("gate_scale", gate_scale)
         self.squeeze = check_choice("squeeze", squeeze, SQUEEZES)
         self.data_format = resolve_data_format(data_format)
         if not isinstance(use_bias, bool):
@@ -134,7 +137,10 @@ class BaseSqueezeExcite(keras.layers.Layer):
         This is what the block multiplies its input by, one scale per
         channel and sample: the quantity of the paper's excitation plots.
         """
-        return self._gate_fn(self.expand(self.reduce(self._squeeze(inputs, mask))))
+        gate = self._gate_fn(self.expand(self.reduce(self._squeeze(inputs, mask))))
+        if self.gate_scale != 1.0:
+            gate = gate * ops.cast(self.gate_scale, gate.dtype)
+        return gate
 
     def _squeeze(self, inputs, mask):
         if mask is not None:
@@ -185,6 +191,7 @@ class BaseSqueezeExcite(keras.layers.Layer):
                 "divisor": self.divisor,
                 "activation": keras.activations.serialize(self.activation),
                 "gate": self.gate,
+                "gate_scale": self.gate_scale,
                 "squeeze": self.squeeze,
                 "data_format": self.data_format,
                 "use_bias": self.use_bias,

@@ -38,6 +38,12 @@ class SqueezeExcite3D(BaseSqueezeExcite):
         gate: `"sigmoid"` (the paper's), `"hard_sigmoid"` (MobileNetV3's,
             `relu6(x + 3) / 6`), or the paper's ablations `"tanh"` and
             `"relu"`. Defaults to `"sigmoid"`.
+        gate_scale: positive float, a constant the gate is multiplied by.
+            1 is the paper's block. `wrap_with_se(..., identity_init=True)`
+            uses 2 with a zero-initialised `expand` step, so that a sigmoid
+            gate starts at exactly `2 * sigmoid(0) = 1` and the block starts
+            as the identity (NFNets' SE scales its gate by 2 likewise).
+            Defaults to 1.0.
         squeeze: `"avg"` (the paper's) or `"max"` (its ablation).
             Defaults to `"avg"`.
         data_format: `"channels_last"` or `"channels_first"`; `None`
@@ -79,6 +85,7 @@ class SqueezeExcite3D(BaseSqueezeExcite):
         divisor: int = 1,
         activation: str | Callable | None = "relu",
         gate: str = "sigmoid",
+        gate_scale: float = 1.0,
         squeeze: str = "avg",
         data_format: str | None = None,
         use_bias: bool = True,
@@ -97,6 +104,7 @@ class SqueezeExcite3D(BaseSqueezeExcite):
             divisor=divisor,
             activation=activation,
             gate=gate,
+            gate_scale=gate_scale,
             squeeze=squeeze,
             data_format=data_format,
             use_bias=use_bias,

@@ -27,6 +27,7 @@ NON_DEFAULT_ARGS = {
     "divisor": 2,
     "activation": "gelu",
     "gate": "hard_sigmoid",
+    "gate_scale": 2.0,
     "squeeze": "max",
     "data_format": "channels_last",
     "use_bias": False,

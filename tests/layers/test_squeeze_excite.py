@@ -93,6 +93,27 @@ def test_constant_input_squeezes_to_its_value():
     np.testing.assert_allclose(excitation, [[2.5, 2.5]], rtol=1e-6)
 
 
+@pytest.mark.parametrize("gate", ["sigmoid", "hard_sigmoid"])
+def test_zero_expand_with_gate_scale_two_is_exactly_the_identity(gate):
+    layer = keras_se.SqueezeExcite2D(ratio=2, gate=gate, gate_scale=2.0)
+    x = random_inputs((2, 3, 4, 8))
+    layer.build(x.shape)
+    w1, b1, w2, b2 = layer.get_weights()
+    layer.set_weights([w1, b1, np.zeros_like(w2), np.zeros_like(b2)])
+    np.testing.assert_array_equal(ops.convert_to_numpy(layer(x)), x)
+
+
+def test_gate_scale_multiplies_the_gate():
+    plain = keras_se.SqueezeExcite2D(ratio=2)
+    scaled = keras_se.SqueezeExcite2D(ratio=2, gate_scale=1.5)
+    x = random_inputs((2, 3, 4, 8))
+    plain.build(x.shape), scaled.build(x.shape)
+    scaled.set_weights(plain.get_weights())
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(scaled(x)), 1.5 * ops.convert_to_numpy(plain(x)), rtol=1e-6
+    )
+
+
 def test_output_is_input_times_gate_per_channel():
     layer = keras_se.SqueezeExcite2D(ratio=2)
     x = random_inputs((2, 4, 4, 6))

@@ -104,3 +104,11 @@ def test_conv_block_residual_must_be_bool():
 def test_conv_block_checks_se_arguments_at_construction():
     with pytest.raises(ValueError, match="`gate`"):
         keras_se.SqueezeExciteConv2D(8, gate="nope")
+
+
+@pytest.mark.parametrize(
+    "value", [0, -1.0, "2", True, None, float("nan"), float("inf")]
+)
+def test_gate_scale_must_be_positive(value):
+    with pytest.raises(ValueError, match=r"`gate_scale` must be a positive number"):
+        keras_se.SqueezeExcite2D(gate_scale=value)
