@@ -13,6 +13,7 @@ from keras_se.layers import (
     SqueezeExcite3D,
     SqueezeExciteConv2D,
 )
+from keras_se.surgery import describe, wrap_with_se
 
 __version__ = "0.1.0"
 
@@ -22,6 +23,8 @@ __all__ = [
     "SqueezeExcite3D",
     "SqueezeExciteConv2D",
     "__version__",
+    "describe",
     "layers",
     "save_model",
+    "wrap_with_se",
 ]

@@ -1,0 +1,255 @@
+"""A read-only view of a model's layer graph, for deciding where SE goes.
+
+Keras rewrites graphs (`keras.models.clone_model`) but has no API that says
+which input of an `Add` is the residual branch, where a resolution stage ends,
+or whether a block already has an SE gate. This module answers those
+questions from the model's own serialized graph, `model.get_config()`: every
+call of every layer and operation, its input tensors, and their shapes.
+Nothing here touches the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import keras
+
+# (layer or operation name, call index, output index): Keras's `keras_history`.
+TensorRef = tuple[str, int, int]
+
+CONV_CLASSES = frozenset(
+    {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"}
+)
+# Layers that finish a conv "unit": SE goes after them when they follow a conv.
+FOLLOWER_CLASSES = frozenset(
+    {
+        "BatchNormalization",
+        "LayerNormalization",
+        "GroupNormalization",
+        "Activation",
+        "ReLU",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+    }
+)
+GLOBAL_POOLING_CLASSES = frozenset(
+    {"GlobalAveragePooling2D", "GlobalMaxPooling2D", "Mean", "Max"}
+)
+MERGE_CLASSES = frozenset({"Add"})
+SE_LAYER_PREFIX = "SqueezeExcite"
+
+
+@dataclass
+class Call:
+    """One call of a layer or operation: a node of the graph."""
+
+    layer: str
+    index: int
+    class_name: str
+    inputs: list[TensorRef]
+    consumers: list[tuple[Call, int]] = field(default_factory=list)
+
+    @property
+    def output(self) -> TensorRef:
+        return (self.layer, self.index, 0)
+
+
+class ModelGraph:
+    """The calls of a Functional or Sequential model, in topological order."""
+
+    def __init__(self, calls: list[Call], shapes: dict, outputs: list[TensorRef]):
+        self.calls = calls
+        self.shapes = shapes
+        self.outputs = outputs
+        self.producers = {call.output: call for call in calls}
+        for call in calls:
+            for position, tensor in enumerate(call.inputs):
+                producer = self.producers.get((*tensor[:2], 0))
+                if producer is not None:
+                    producer.consumers.append((call, position))
+        self.depth = self._depths()
+        self.pooled = self._pooled()
+
+    @classmethod
+    def from_model(cls, model: keras.Model) -> ModelGraph:
+        if isinstance(model, keras.Sequential):
+            return cls._from_sequential(model)
+        return cls._from_functional(model)
+
+    @classmethod
+    def _from_functional(cls, model: keras.Model) -> ModelGraph:
+        config = model.get_config()
+        calls, shapes = [], {}
+        for layer in config["layers"]:
+            for index, node in enumerate(layer.get("inbound_nodes") or []):
+                inputs = []
+                for tensor in _keras_tensors(node):
+                    ref = tuple(tensor["config"]["keras_history"])
+                    shapes[ref] = tuple(tensor["config"]["shape"])
+                    inputs.append(ref)
+                calls.append(Call(layer["name"], index, layer["class_name"], inputs))
+        outputs = [tuple(ref) for ref in _refs(config["output_layers"])]
+        for ref, tensor in zip(outputs, model.outputs, strict=True):
+            shapes[ref] = tuple(tensor.shape)
+        return cls(calls, shapes, outputs)
+
+    @classmethod
+    def _from_sequential(cls, model: keras.Sequential) -> ModelGraph:
+        calls, shapes = [], {}
+        previous: TensorRef = ("__input__", 0, 0)
+        shapes[previous] = tuple(model.inputs[0].shape)
+        for layer in model.layers:
+            call = Call(layer.name, 0, type(layer).__name__, [previous])
+            calls.append(call)
+            previous = call.output
+            shapes[previous] = tuple(layer.output.shape)
+        return cls(calls, shapes, [previous])
+
+    def shape(self, tensor: TensorRef) -> tuple | None:
+        return self.shapes.get(tensor)
+
+    def consumers(self, tensor: TensorRef) -> list[tuple[Call, int]]:
+        producer = self.producers.get(tensor)
+        return producer.consumers if producer is not None else []
+
+    def _depths(self) -> dict[TensorRef, int]:
+        depth: dict[TensorRef, int] = {}
+        for call in self.calls:  # get_config lists layers in topological order
+            depth[call.output] = 1 + max(
+                (depth.get(tensor, 0) for tensor in call.inputs), default=0
+            )
+        return depth
+
+    def _pooled(self) -> set[TensorRef]:
+        """Tensors computed from a global pooling alone: SE gate paths, heads.
+
+        A tensor is pooled when its producer is a global pooling or all of its
+        producer's inputs are pooled. The rescale `x * gate` of an SE block has
+        one pooled input and one not, so the main path is never pooled, even
+        where a small input makes its maps 1x1.
+        """
+        pooled: set[TensorRef] = set()
+        for call in self.calls:
+            if call.class_name in GLOBAL_POOLING_CLASSES or (
+                call.inputs and all(tensor in pooled for tensor in call.inputs)
+            ):
+                pooled.add(call.output)
+        return pooled
+
+    def ancestors(self, tensor: TensorRef, min_depth: int = 0) -> set[TensorRef]:
+        """Tensors `tensor` is computed from (itself included), down to `min_depth`."""
+        seen, stack = {tensor}, [tensor]
+        while stack:
+            producer = self.producers.get(stack.pop())
+            if producer is None:
+                continue
+            for parent in producer.inputs:
+                if parent not in seen and self.depth.get(parent, 0) >= min_depth:
+                    seen.add(parent)
+                    stack.append(parent)
+        return seen
+
+    def is_feature_map(self, tensor: TensorRef) -> bool:
+        shape = self.shape(tensor)
+        return shape is not None and len(shape) == 4 and shape[-1] is not None
+
+    def spatial(self, tensor: TensorRef) -> tuple:
+        return tuple(self.shape(tensor)[1:-1])
+
+    def is_se_gate_call(self, call: Call) -> bool:
+        """An existing SE: a keras_se layer, or a map times a globally pooled gate."""
+        if call.class_name.startswith(SE_LAYER_PREFIX):
+            return True
+        if call.class_name != "Multiply" or len(call.inputs) != 2:
+            return False
+        pooled = [tensor in self.pooled for tensor in call.inputs]
+        return pooled[0] != pooled[1]
+
+    def residual_merges(self) -> Iterator[tuple[Call, int, int]]:
+        """Yields `(merge, residual_position, shortcut_position)`.
+
+        The residual branch is the deeper input: it went through the block's
+        convolutions, the shortcut through at most a projection.
+        """
+        for call in self.calls:
+            if call.class_name not in MERGE_CLASSES or len(call.inputs) < 2:
+                continue
+            if not all(self.is_feature_map(tensor) for tensor in call.inputs):
+                continue
+            by_depth = sorted(
+                range(len(call.inputs)), key=lambda i: self.depth[call.inputs[i]]
+            )
+            yield call, by_depth[-1], by_depth[0]
+
+    def block_input(self, residual: TensorRef, shortcut: TensorRef) -> TensorRef:
+        """The tensor both branches of a residual block start from."""
+        shared = self.ancestors(residual) & self.ancestors(shortcut)
+        return max(shared, key=lambda tensor: self.depth.get(tensor, 0))
+
+    def branch_has_se(self, start: TensorRef, end: TensorRef) -> bool:
+        floor = self.depth.get(start, 0)
+        for tensor in self.ancestors(end, min_depth=floor + 1):
+            producer = self.producers.get(tensor)
+            if producer is not None and self.is_se_gate_call(producer):
+                return True
+        return False
+
+    def unit_end(self, tensor: TensorRef) -> TensorRef:
+        """Follows `tensor` through the normalization and activation after it."""
+        while True:
+            consumers = self.consumers(tensor)
+            if len(consumers) != 1:
+                return tensor
+            follower, _ = consumers[0]
+            if follower.class_name not in FOLLOWER_CLASSES:
+                return tensor
+            tensor = follower.output
+
+    def feeds_existing_se(self, tensor: TensorRef, steps: int = 6) -> bool:
+        """Whether an SE gate follows `tensor`, through shape-keeping ops only.
+
+        MobileNetV3 puts its hard-swish (raw ops) between a conv's batch norm
+        and its SE block, so the gate can be a few operations away.
+        """
+        shape, frontier = self.shape(tensor), [tensor]
+        for _ in range(steps):
+            following = []
+            for current in frontier:
+                for consumer, _ in self.consumers(current):
+                    if self.is_se_gate_call(consumer):
+                        return True
+                    if consumer.class_name in CONV_CLASSES | MERGE_CLASSES:
+                        continue
+                    if self.shape(consumer.output) in (shape, None):
+                        following.append(consumer.output)
+            frontier = following
+        producer = self.producers.get(tensor)
+        return producer is not None and self.is_se_gate_call(producer)
+
+
+def _keras_tensors(structure) -> Iterator[dict]:
+    if isinstance(structure, dict):
+        if structure.get("class_name") == "__keras_tensor__":
+            yield structure
+            return
+        for value in structure.values():
+            yield from _keras_tensors(value)
+    elif isinstance(structure, (list, tuple)):
+        for value in structure:
+            yield from _keras_tensors(value)
+
+
+def _refs(structure) -> Iterator[list]:
+    """The `[name, node, index]` triples of a config's `output_layers`."""
+    if (
+        isinstance(structure, (list, tuple))
+        and len(structure) == 3
+        and isinstance(structure[0], str)
+    ):
+        yield structure
+    elif isinstance(structure, (list, tuple, dict)):
+        values = structure.values() if isinstance(structure, dict) else structure
+        for value in values:
+            yield from _refs(value)

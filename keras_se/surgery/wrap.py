@@ -1,0 +1,364 @@
+"""`wrap_with_se`: a copy of a model with SE blocks inserted, weights kept."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from keras_se._validation import check_choice, check_positive_int
+from keras_se.layers import SqueezeExcite2D
+from keras_se.surgery.graph import ModelGraph
+from keras_se.surgery.placement import (
+    POSITIONS,
+    PlacementArg,
+    Site,
+    plan_sites,
+    validate_placement,
+)
+
+IDENTITY_GATES = ("sigmoid", "hard_sigmoid")
+
+
+@dataclass
+class _Options:
+    placement: PlacementArg
+    position: str
+    stages: tuple[int, ...] | None
+    skip_existing_se: bool
+    identity_init: bool
+    se_kwargs: dict
+    used_names: set[str]
+    residual_model: bool
+    inserted: list[SqueezeExcite2D] = field(default_factory=list)
+
+
+def wrap_with_se(
+    model: keras.Model,
+    ratio: int = 16,
+    placement: PlacementArg = "auto",
+    identity_init: bool = True,
+    position: str = "standard",
+    stages: Sequence[int] | None = None,
+    units: int | None = None,
+    divisor: int = 1,
+    gate: str = "sigmoid",
+    skip_existing_se: bool = True,
+    verbose: bool = False,
+) -> keras.Model:
+    """Returns a copy of `model` with `SqueezeExcite2D` blocks inserted.
+
+    The input model is left untouched. Every original layer of the copy has
+    the original's weights, under its original name; the new blocks are
+    named after where they sit (`conv2_block1_se`). The copy is a Functional
+    (or Sequential) model that saves to `.keras` and loads with
+    `safe_mode=True` after `import keras_se`.
+
+    Placement:
+    - `"residual"`: one block per residual unit (every `Add` of feature
+      maps), at `position`: `"standard"` (on the residual branch, right
+      before the `Add`: SE-ResNet), `"pre"` (on the residual branch's input),
+      `"post"` (after the `Add`) or `"identity"` (on the shortcut, in parallel
+      with the residual branch). These are the integrations of Table 14 of
+      the paper; `"post"` does worst there, `"pre"` and `"identity"` as well
+      as `"standard"`.
+    - `"stage_end"`: one block after the last unit of each resolution stage.
+    - `"conv"`: one block after every convolution, after the normalization
+      and activation that follow it.
+    - `"auto"`: `"residual"` if the model has residual merges, else `"conv"`.
+    - a list of layer names, or a callable `layer -> bool`: a block after
+      each named or chosen layer (nested models' layers included).
+
+    Models that already have SE blocks (EfficientNet, MobileNetV3: a
+    feature map multiplied by a 1x1 gate, or a keras_se layer) get none
+    stacked onto them while `skip_existing_se=True`: a residual unit whose
+    branch already holds an SE gate, and a conv whose output already feeds
+    one, are skipped. EfficientNet's residual units all hold one, so
+    `placement="residual"` inserts nothing there and warns.
+
+    The identity start (`identity_init=True`): each block's `expand` step
+    starts at zero weights and bias, and the block multiplies its gate by
+    `gate_scale=2`, so the gate starts at exactly `2 * sigmoid(0) = 1` for
+    every channel and input. The copy then computes what the original does
+    (up to float rounding), so a trained model loses no accuracy when it is
+    wrapped; the gradients at the start are those of a sigmoid at 0, its
+    steepest, so training moves the SE weights from the first step. With
+    `identity_init=False` the blocks have the paper's plain initialization
+    and gate (`gate_scale=1`) and the copy must be fine-tuned.
+
+    When `model` was compiled, the copy is compiled from the same compile
+    config (`model.get_compile_config()`): same loss, metrics and optimizer
+    class and settings, with a fresh optimizer state.
+
+    Args:
+        model: a Functional or Sequential Keras model (nested models inside
+            it are rewritten too). Subclassed models cannot be rewritten.
+        ratio: the reduction ratio of every inserted block.
+        placement: where the blocks go; see above.
+        identity_init: start the blocks as the identity; see above.
+        position: for `placement="residual"`, one of `"standard"`, `"pre"`,
+            `"post"`, `"identity"`.
+        stages: 1-based indices of the resolution stages to keep blocks in,
+            in graph order (`stages=[4]`: only the last stage of a ResNet);
+            `None` keeps all.
+        units: an absolute bottleneck width for every block (overrides
+            `ratio`).
+        divisor: rounds the bottleneck width; see `SqueezeExcite2D`.
+        gate: the gate of the new blocks; with `identity_init=True`,
+            `"sigmoid"` or `"hard_sigmoid"`.
+        skip_existing_se: leave units that already have an SE gate alone.
+        verbose: print `keras_se.describe(wrapped_model)`.
+
+    Returns:
+        The new `keras.Model`.
+
+    Raises:
+        ValueError: for an unknown `placement`, `position` or layer name, a
+            bad `ratio`/`units`/`divisor`/`stages`, or a `gate` that cannot
+            start as the identity.
+        TypeError: for a model it cannot rewrite (subclassed models).
+
+    Example:
+
+    >>> base = keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3))
+    >>> wrapped = keras_se.wrap_with_se(base, ratio=16)
+    >>> len([l for l in wrapped.layers if isinstance(l, keras_se.SqueezeExcite2D)])
+    16
+    """
+    _check_model(model)
+    check_positive_int("ratio", ratio)
+    check_positive_int("units", units, allow_none=True)
+    check_positive_int("divisor", divisor)
+    check_choice("position", position, POSITIONS)
+    gates = (
+        IDENTITY_GATES if identity_init else ("sigmoid", "hard_sigmoid", "tanh", "relu")
+    )
+    if identity_init and gate not in IDENTITY_GATES:
+        raise ValueError(
+            f"`gate` must be one of {IDENTITY_GATES} with identity_init=True (only "
+            f"they are 1 at 2 * gate(0)). Received: gate={gate!r}"
+        )
+    check_choice("gate", gate, gates)
+    stages = _check_stages(stages)
+    names = {layer.name for layer in _all_layers(model)}
+    validate_placement(placement, names)
+    residual_model = _has_residual_merges(model)
+    if placement == "auto":
+        placement = "residual" if residual_model else "conv"
+    options = _Options(
+        placement=placement,
+        position=position,
+        stages=stages,
+        skip_existing_se=bool(skip_existing_se),
+        identity_init=bool(identity_init),
+        se_kwargs=dict(ratio=ratio, units=units, divisor=divisor, gate=gate),
+        used_names=names,
+        residual_model=residual_model,
+    )
+    wrapped = _wrap(model, options)
+    if not options.inserted:
+        warnings.warn(
+            f"wrap_with_se inserted no SE block into '{model.name}' "
+            f"(placement={placement!r}, position={position!r}, stages={stages}, "
+            f"skip_existing_se={skip_existing_se}). If its units already have SE "
+            "gates, pass skip_existing_se=False to add more anyway.",
+            stacklevel=2,
+        )
+    if getattr(model, "compiled", False) and model.get_compile_config():
+        wrapped.compile_from_config(model.get_compile_config())
+    if verbose:
+        from keras_se.surgery.report import describe
+
+        describe(wrapped, print_table=True)
+    return wrapped
+
+
+def _wrap(model: keras.Model, options: _Options) -> keras.Model:
+    _check_model(model)
+    graph = ModelGraph.from_model(model)
+    layers_by_name = {layer.name: layer for layer in model.layers}
+    stages = plan_sites(
+        graph,
+        options.placement,
+        options.position,
+        options.skip_existing_se,
+        layers_by_name,
+        options.residual_model,
+    )
+    if options.stages is not None:
+        _check_stage_range(options.stages, len(stages))
+    sites = [
+        site
+        for number, stage in enumerate(stages, start=1)
+        if options.stages is None or number in options.stages
+        for site in stage
+    ]
+    rewriter = _Rewriter(sites, options)
+    if isinstance(model, keras.Sequential):
+        wrapped = rewriter.rewrite_sequential(model)
+    else:
+        wrapped = keras.models.clone_model(
+            model,
+            clone_function=rewriter.clone_layer,
+            call_function=rewriter.call_layer,
+        )
+    rewriter.copy_weights()
+    return wrapped
+
+
+class _Rewriter:
+    """The `clone_function` and `call_function` that clone_model runs."""
+
+    def __init__(self, sites: list[Site], options: _Options):
+        self.options = options
+        self.sites_by_layer: dict[str, list[Site]] = {}
+        for site in sites:
+            self.sites_by_layer.setdefault(site.layer, []).append(site)
+        self.blocks: dict[str, SqueezeExcite2D] = {}
+        self.copies: list[tuple[keras.layers.Layer, keras.layers.Layer]] = []
+
+    def clone_layer(self, layer):
+        if isinstance(layer, keras.Model):
+            # A nested model is rewritten with its own plan, weights included.
+            return _wrap(layer, self.options)
+        if not isinstance(layer, keras.layers.Layer):
+            return layer.__class__.from_config(layer.get_config())  # a raw op
+        clone = layer.__class__.from_config(layer.get_config())
+        self.copies.append((layer, clone))
+        return clone
+
+    def call_layer(self, layer, *args, **kwargs):
+        sites = self.sites_by_layer.get(layer.name, ())
+        inputs = {site.position: site for site in sites if site.kind == "input"}
+        if inputs:
+            args, kwargs = self._gate_inputs(layer, inputs, args, kwargs)
+        outputs = layer(*args, **kwargs)
+        for site in sites:
+            if site.kind == "output":
+                outputs = self._block(site, layer)(outputs)
+        return outputs
+
+    def _gate_inputs(self, layer, sites_at, args, kwargs):
+        position = -1
+
+        def gate(value):
+            nonlocal position
+            if not isinstance(value, keras.KerasTensor):
+                return value
+            position += 1
+            site = sites_at.get(position)
+            return value if site is None else self._block(site, layer)(value)
+
+        return keras.tree.map_structure(gate, (args, kwargs))
+
+    def _block(self, site: Site, layer) -> SqueezeExcite2D:
+        key = f"{site.anchor}/{site.kind}/{site.position}/{site.layer}"
+        if key not in self.blocks:
+            block = SqueezeExcite2D(
+                **self.options.se_kwargs,
+                gate_scale=2.0 if self.options.identity_init else 1.0,
+                dtype=getattr(layer, "dtype_policy", None),
+                name=self._unique_name(f"{site.anchor}_se"),
+            )
+            self.blocks[key] = block
+            self.options.inserted.append(block)
+        return self.blocks[key]
+
+    def _unique_name(self, name: str) -> str:
+        used, candidate, number = self.options.used_names, name, 1
+        while candidate in used:
+            number += 1
+            candidate = f"{name}_{number}"
+        used.add(candidate)
+        return candidate
+
+    def rewrite_sequential(self, model: keras.Sequential) -> keras.Sequential:
+        layers = [
+            keras.Input(batch_shape=model.inputs[0].shape, dtype=model.inputs[0].dtype)
+        ]
+        for layer in model.layers:
+            layers.append(self.clone_layer(layer))
+            for site in self.sites_by_layer.get(layer.name, ()):
+                layers.append(self._block(site, layer))
+        return keras.Sequential(layers, name=model.name)
+
+    def copy_weights(self):
+        for original, clone in self.copies:
+            clone.set_weights(original.get_weights())
+        if self.options.identity_init:
+            for block in self.blocks.values():
+                kernel, bias = block.expand.kernel, block.expand.bias
+                kernel.assign(np.zeros(kernel.shape, kernel.dtype))
+                bias.assign(np.zeros(bias.shape, bias.dtype))
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "`model` must be a keras.Model (Functional or Sequential). "
+            f"Received: model={model!r} of type {type(model).__name__}"
+        )
+    if isinstance(model, keras.Sequential):
+        if not model.built or not model.inputs:
+            raise ValueError(
+                f"Sequential model '{model.name}' has no input shape yet: start it "
+                "with `keras.Input(shape)` or call `model.build(input_shape)` first."
+            )
+        return
+    if not _is_functional(model):
+        raise TypeError(
+            f"wrap_with_se cannot rewrite '{model.name}', a subclassed model "
+            f"({type(model).__name__}): its call() is Python code, not a graph of "
+            "layers. Supported: Functional and Sequential models (and models "
+            "nested in them). Instead, add `keras_se.SqueezeExcite2D` layers in "
+            "your call(), or rebuild the model with the Functional API."
+        )
+
+
+def _is_functional(model: keras.Model) -> bool:
+    # Functional models (and keras.applications) carry their graph; subclassed
+    # ones do not.
+    return hasattr(model, "_nodes_by_depth") and bool(getattr(model, "inputs", None))
+
+
+def _has_residual_merges(model: keras.Model) -> bool:
+    if any(True for _ in ModelGraph.from_model(model).residual_merges()):
+        return True
+    return any(
+        _has_residual_merges(layer)
+        for layer in model.layers
+        if isinstance(layer, keras.Model)
+    )
+
+
+def _all_layers(model: keras.Model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
+def _check_stages(stages):
+    if stages is None:
+        return None
+    if isinstance(stages, int) and not isinstance(stages, bool):
+        stages = (stages,)
+    if not isinstance(stages, (list, tuple, set)) or not stages:
+        raise ValueError(
+            "`stages` must be None or a non-empty list of positive stage "
+            f"numbers (1 = the first resolution stage). Received: stages={stages!r}"
+        )
+    for stage in stages:
+        check_positive_int("stages", stage)
+    return tuple(sorted(set(stages)))
+
+
+def _check_stage_range(stages, count):
+    if count and max(stages) > count:
+        raise ValueError(
+            f"`stages` must be between 1 and {count}: this placement finds "
+            f"{count} resolution stage(s). Received: stages={list(stages)}"
+        )
