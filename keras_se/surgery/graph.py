@@ -59,8 +59,15 @@ class Call:
 class ModelGraph:
     """The calls of a Functional or Sequential model, in topological order."""
 
-    def __init__(self, calls: list[Call], shapes: dict, outputs: list[TensorRef]):
+    def __init__(
+        self,
+        calls: list[Call],
+        shapes: dict,
+        outputs: list[TensorRef],
+        input_names: list[str] | None = None,
+    ):
         self.calls = calls
+        self.input_names = input_names or []
         self.shapes = shapes
         self.outputs = outputs
         self.producers = {call.output: call for call in calls}
@@ -93,7 +100,8 @@ class ModelGraph:
         outputs = [tuple(ref) for ref in _refs(config["output_layers"])]
         for ref, tensor in zip(outputs, model.outputs, strict=True):
             shapes[ref] = tuple(tensor.shape)
-        return cls(calls, shapes, outputs)
+        input_names = [ref[0] for ref in _refs(config["input_layers"])]
+        return cls(calls, shapes, outputs, input_names)
 
     @classmethod
     def _from_sequential(cls, model: keras.Sequential) -> ModelGraph:
@@ -179,7 +187,7 @@ class ModelGraph:
             if not all(self.is_feature_map(tensor) for tensor in call.inputs):
                 continue
             by_depth = sorted(
-                range(len(call.inputs)), key=lambda i: self.depth[call.inputs[i]]
+                range(len(call.inputs)), key=lambda i: self.depth.get(call.inputs[i], 0)
             )
             yield call, by_depth[-1], by_depth[0]
 

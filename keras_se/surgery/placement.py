@@ -136,7 +136,7 @@ def _conv_sites(graph, skip_existing_se):
             continue
         layer = end[0]
         where = f"after {call.layer}" + (f" -> {layer}" if layer != call.layer else "")
-        sites.append(Site("output", layer, 0, end, _base_name(layer), where))
+        sites.append(Site("output", layer, 0, end, _base_name(call.layer), where))
     return sites
 
 

@@ -202,6 +202,7 @@ def _wrap(model: keras.Model, options: _Options) -> keras.Model:
     else:
         wrapped = keras.models.clone_model(
             model,
+            input_tensors=_named_inputs(model, graph),
             clone_function=rewriter.clone_layer,
             call_function=rewriter.call_layer,
         )
@@ -293,6 +294,15 @@ class _Rewriter:
                 kernel, bias = block.expand.kernel, block.expand.bias
                 kernel.assign(np.zeros(kernel.shape, kernel.dtype))
                 bias.assign(np.zeros(bias.shape, bias.dtype))
+
+
+def _named_inputs(model: keras.Model, graph: ModelGraph):
+    """New inputs named like the originals: callers may feed dicts by name."""
+    inputs = [
+        keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=name)
+        for tensor, name in zip(model.inputs, graph.input_names, strict=True)
+    ]
+    return keras.tree.pack_sequence_as(model.input, inputs)
 
 
 def _check_model(model) -> None:
