@@ -20,6 +20,8 @@ MODULES = [
     "keras_se.layers.squeeze_excite_2d",
     "keras_se.layers.squeeze_excite_3d",
     "keras_se.layers.squeeze_excite_conv_2d",
+    "keras_se.surgery.report",
+    "keras_se.surgery.wrap",
 ]
 
 

@@ -24,12 +24,14 @@ class BaseSqueezeExcite(keras.layers.Layer):
     """Squeeze-and-Excitation over `rank` spatial axes.
 
     Holds validation, build, call, `compute_output_shape` and `get_config` for
-    the 1D/2D/3D variants, which only fix `rank`.
+    the 1D/2D/3D variants, which only set `rank`, the number of spatial axes,
+    and their docstrings.
     """
+
+    rank: int = 2
 
     def __init__(
         self,
-        rank: int,
         ratio: int = 16,
         units: int | None = None,
         divisor: int = 1,
@@ -73,8 +75,7 @@ class BaseSqueezeExcite(keras.layers.Layer):
         )
         self.bias_constraint = get_keras_object("bias_constraint", bias_constraint)
         super().__init__(**kwargs)
-        self.rank = rank
-        self.input_spec = keras.layers.InputSpec(ndim=rank + 2)
+        self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
         self._gate_fn = get_gate(gate)
         self.supports_masking = True
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import keras
 
 from keras_se.layers.base_squeeze_excite import BaseSqueezeExcite
@@ -78,41 +76,4 @@ class SqueezeExcite3D(BaseSqueezeExcite):
             https://arxiv.org/abs/1709.01507)
     """
 
-    def __init__(
-        self,
-        ratio: int = 16,
-        units: int | None = None,
-        divisor: int = 1,
-        activation: str | Callable | None = "relu",
-        gate: str = "sigmoid",
-        gate_scale: float = 1.0,
-        squeeze: str = "avg",
-        data_format: str | None = None,
-        use_bias: bool = True,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | keras.initializers.Initializer = "zeros",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
-        bias_constraint: str | keras.constraints.Constraint | None = None,
-        **kwargs,
-    ):
-        super().__init__(
-            3,
-            ratio=ratio,
-            units=units,
-            divisor=divisor,
-            activation=activation,
-            gate=gate,
-            gate_scale=gate_scale,
-            squeeze=squeeze,
-            data_format=data_format,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            **kwargs,
-        )
+    rank = 3

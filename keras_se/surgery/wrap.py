@@ -11,6 +11,7 @@ import numpy as np
 
 from keras_se._validation import check_choice, check_positive_int
 from keras_se.layers import SqueezeExcite2D
+from keras_se.surgery.checks import check_model, check_stage_range, check_stages
 from keras_se.surgery.graph import ModelGraph
 from keras_se.surgery.placement import (
     POSITIONS,
@@ -33,6 +34,7 @@ class _Options:
     se_kwargs: dict
     used_names: set[str]
     residual_model: bool
+    graphs: dict[int, ModelGraph]
     inserted: list[SqueezeExcite2D] = field(default_factory=list)
 
 
@@ -128,7 +130,7 @@ def wrap_with_se(
     >>> len([l for l in wrapped.layers if isinstance(l, keras_se.SqueezeExcite2D)])
     16
     """
-    _check_model(model)
+    check_model(model)
     check_positive_int("ratio", ratio)
     check_positive_int("units", units, allow_none=True)
     check_positive_int("divisor", divisor)
@@ -142,10 +144,11 @@ def wrap_with_se(
             f"they are 1 at 2 * gate(0)). Received: gate={gate!r}"
         )
     check_choice("gate", gate, gates)
-    stages = _check_stages(stages)
+    stages = check_stages(stages)
     names = {layer.name for layer in _all_layers(model)}
     validate_placement(placement, names)
-    residual_model = _has_residual_merges(model)
+    graphs: dict[int, ModelGraph] = {}
+    residual_model = _has_residual_merges(model, graphs)
     if placement == "auto":
         placement = "residual" if residual_model else "conv"
     options = _Options(
@@ -157,6 +160,7 @@ def wrap_with_se(
         se_kwargs=dict(ratio=ratio, units=units, divisor=divisor, gate=gate),
         used_names=names,
         residual_model=residual_model,
+        graphs=graphs,
     )
     wrapped = _wrap(model, options)
     if not options.inserted:
@@ -177,8 +181,8 @@ def wrap_with_se(
 
 
 def _wrap(model: keras.Model, options: _Options) -> keras.Model:
-    _check_model(model)
-    graph = ModelGraph.from_model(model)
+    check_model(model)
+    graph = _graph(model, options.graphs)
     layers_by_name = {layer.name: layer for layer in model.layers}
     stages = plan_sites(
         graph,
@@ -189,7 +193,7 @@ def _wrap(model: keras.Model, options: _Options) -> keras.Model:
         options.residual_model,
     )
     if options.stages is not None:
-        _check_stage_range(options.stages, len(stages))
+        check_stage_range(options.stages, len(stages))
     sites = [
         site
         for number, stage in enumerate(stages, start=1)
@@ -305,40 +309,17 @@ def _named_inputs(model: keras.Model, graph: ModelGraph):
     return keras.tree.pack_sequence_as(model.input, inputs)
 
 
-def _check_model(model) -> None:
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            "`model` must be a keras.Model (Functional or Sequential). "
-            f"Received: model={model!r} of type {type(model).__name__}"
-        )
-    if isinstance(model, keras.Sequential):
-        if not model.built or not model.inputs:
-            raise ValueError(
-                f"Sequential model '{model.name}' has no input shape yet: start it "
-                "with `keras.Input(shape)` or call `model.build(input_shape)` first."
-            )
-        return
-    if not _is_functional(model):
-        raise TypeError(
-            f"wrap_with_se cannot rewrite '{model.name}', a subclassed model "
-            f"({type(model).__name__}): its call() is Python code, not a graph of "
-            "layers. Supported: Functional and Sequential models (and models "
-            "nested in them). Instead, add `keras_se.SqueezeExcite2D` layers in "
-            "your call(), or rebuild the model with the Functional API."
-        )
+def _graph(model: keras.Model, graphs: dict[int, ModelGraph]) -> ModelGraph:
+    if id(model) not in graphs:
+        graphs[id(model)] = ModelGraph.from_model(model)
+    return graphs[id(model)]
 
 
-def _is_functional(model: keras.Model) -> bool:
-    # Functional models (and keras.applications) carry their graph; subclassed
-    # ones do not.
-    return hasattr(model, "_nodes_by_depth") and bool(getattr(model, "inputs", None))
-
-
-def _has_residual_merges(model: keras.Model) -> bool:
-    if any(True for _ in ModelGraph.from_model(model).residual_merges()):
+def _has_residual_merges(model: keras.Model, graphs: dict[int, ModelGraph]) -> bool:
+    if any(True for _ in _graph(model, graphs).residual_merges()):
         return True
     return any(
-        _has_residual_merges(layer)
+        _has_residual_merges(layer, graphs)
         for layer in model.layers
         if isinstance(layer, keras.Model)
     )
@@ -349,26 +330,3 @@ def _all_layers(model: keras.Model):
         yield layer
         if isinstance(layer, keras.Model):
             yield from _all_layers(layer)
-
-
-def _check_stages(stages):
-    if stages is None:
-        return None
-    if isinstance(stages, int) and not isinstance(stages, bool):
-        stages = (stages,)
-    if not isinstance(stages, (list, tuple, set)) or not stages:
-        raise ValueError(
-            "`stages` must be None or a non-empty list of positive stage "
-            f"numbers (1 = the first resolution stage). Received: stages={stages!r}"
-        )
-    for stage in stages:
-        check_positive_int("stages", stage)
-    return tuple(sorted(set(stages)))
-
-
-def _check_stage_range(stages, count):
-    if count and max(stages) > count:
-        raise ValueError(
-            f"`stages` must be between 1 and {count}: this placement finds "
-            f"{count} resolution stage(s). Received: stages={list(stages)}"
-        )

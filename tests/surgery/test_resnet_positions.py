@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import pytest
 
 import keras_se
@@ -115,3 +116,15 @@ def test_ratio_units_divisor_apply_per_block(resnet50):
     assert [b.bottleneck_units for b in blocks] == [5, 5, 5]
     blocks = se_blocks(keras_se.wrap_with_se(resnet50, stages=[1], ratio=24, divisor=8))
     assert [b.bottleneck_units for b in blocks] == [16, 16, 16]  # 10.7 -> 16
+
+
+def test_se_resnet50_params_match_the_paper():
+    # The paper: ResNet-50 25.6M params, SE-ResNet-50 (r=16) 28.1M.
+    model = keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3))
+    wrapped = keras_se.wrap_with_se(model, ratio=16)
+    units = [(256, 3), (512, 4), (1024, 6), (2048, 3)]  # (channels, units) per stage
+    added = sum(n * (2 * c * (c // 16) + c // 16 + c) for c, n in units)
+    assert sum(b.params for b in keras_se.describe(wrapped)) == added
+    assert wrapped.count_params() - model.count_params() == added
+    assert round(model.count_params() / 1e6, 1) == 25.6
+    assert round(wrapped.count_params() / 1e6, 1) == 28.2
