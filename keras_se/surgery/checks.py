@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import keras
 
-from keras_se._validation import check_positive_int
-
 
 def check_model(model) -> None:
     if not isinstance(model, keras.Model):
@@ -43,17 +41,27 @@ def check_stages(stages):
         stages = (stages,)
     if not isinstance(stages, (list, tuple, set)) or not stages:
         raise ValueError(
-            "`stages` must be None or a non-empty list of positive stage "
-            f"numbers (1 = the first resolution stage). Received: stages={stages!r}"
+            "`stages` must be None or a non-empty list of stage numbers (1 = the "
+            f"first resolution stage, -1 = the last). Received: stages={stages!r}"
         )
     for stage in stages:
-        check_positive_int("stages", stage)
+        if not isinstance(stage, int) or isinstance(stage, bool) or stage == 0:
+            raise ValueError(
+                "`stages` must hold non-zero integers (1 = the first resolution "
+                f"stage, -1 = the last). Received: stages={stages!r}"
+            )
     return tuple(sorted(set(stages)))
 
 
-def check_stage_range(stages, count):
-    if count and max(stages) > count:
+def resolve_stages(stages, count: int) -> set[int]:
+    """Turns negative stage numbers into positive ones; checks the range."""
+    if count == 0:
+        return set()
+    resolved = {stage if stage > 0 else count + 1 + stage for stage in stages}
+    if not all(1 <= stage <= count for stage in resolved):
         raise ValueError(
-            f"`stages` must be between 1 and {count}: this placement finds "
-            f"{count} resolution stage(s). Received: stages={list(stages)}"
+            f"`stages` must be between 1 and {count} (or -{count} and -1): this "
+            f"placement finds {count} resolution stage(s). "
+            f"Received: stages={list(stages)}"
         )
+    return resolved

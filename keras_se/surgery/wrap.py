@@ -11,7 +11,7 @@ import numpy as np
 
 from keras_se._validation import check_choice, check_positive_int
 from keras_se.layers import SqueezeExcite2D
-from keras_se.surgery.checks import check_model, check_stage_range, check_stages
+from keras_se.surgery.checks import check_model, check_stages, resolve_stages
 from keras_se.surgery.graph import ModelGraph
 from keras_se.surgery.placement import (
     POSITIONS,
@@ -105,6 +105,7 @@ def wrap_with_se(
             `"post"`, `"identity"`.
         stages: 1-based indices of the resolution stages to keep blocks in,
             in graph order (`stages=[4]`: only the last stage of a ResNet);
+            negative ones count from the end (`stages=[-1]`, the last stage);
             `None` keeps all.
         units: an absolute bottleneck width for every block (overrides
             `ratio`).
@@ -192,12 +193,13 @@ def _wrap(model: keras.Model, options: _Options) -> keras.Model:
         layers_by_name,
         options.residual_model,
     )
+    kept = None
     if options.stages is not None:
-        check_stage_range(options.stages, len(stages))
+        kept = resolve_stages(options.stages, len(stages))
     sites = [
         site
         for number, stage in enumerate(stages, start=1)
-        if options.stages is None or number in options.stages
+        if kept is None or number in kept
         for site in stage
     ]
     rewriter = _Rewriter(sites, options)

@@ -84,7 +84,12 @@ def test_stage_end_after_each_stage_last_unit(resnet50):
 
 @pytest.mark.parametrize(
     "stages, expected",
-    [([4], ["conv5_block1", "conv5_block2", "conv5_block3"]), ([1, 2], UNIT_NAMES[:7])],
+    [
+        ([4], ["conv5_block1", "conv5_block2", "conv5_block3"]),
+        ([-1], ["conv5_block1", "conv5_block2", "conv5_block3"]),
+        ([1, 2], UNIT_NAMES[:7]),
+        ([-4, 2], UNIT_NAMES[:7]),
+    ],
 )
 def test_stages_keep_only_some(resnet50, stages, expected):
     wrapped = wrap(resnet50, stages=stages)

@@ -240,9 +240,11 @@ def test_unbuilt_sequential_is_refused_clearly():
         ({"ratio": 0}, r"`ratio` must be a positive integer. Received: ratio=0"),
         ({"units": 2.5}, r"`units` must be a positive integer or None"),
         ({"divisor": "8"}, r"`divisor` must be a positive integer"),
-        ({"stages": [0]}, r"`stages` must be a positive integer"),
+        ({"stages": [0]}, r"`stages` must hold non-zero integers"),
+        ({"stages": [1.5]}, r"`stages` must hold non-zero integers"),
         ({"stages": []}, r"`stages` must be None or a non-empty list"),
         ({"stages": [3]}, r"`stages` must be between 1 and 2.*Received: stages=\[3\]"),
+        ({"stages": [-3]}, r"`stages` must be between 1 and 2"),
         ({"gate": "tanh"}, r"`gate` must be one of .*identity_init=True"),
     ],
 )

@@ -1,0 +1,142 @@
+"""The KerasTuner `HyperModel` whose space is the SE paper's ablation axes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import keras_tuner
+
+from keras_se.surgery import describe, wrap_with_se
+from keras_se.surgery.graph import ModelGraph
+
+HP_RATIO = "se_ratio"
+HP_PLACEMENT = "se_placement"
+HP_POSITION = "se_position"
+HP_STAGES = "se_stages"
+HP_GATE = "se_gate"
+HP_LEARNING_RATE = "learning_rate"
+PARAMS_ADDED = "params_added"
+
+RATIOS = (4, 8, 16, 32)
+POSITIONS = ("standard", "pre", "identity", "post")
+STAGE_CHOICES = {"all": None, "last": [-1], "last_two": [-2, -1]}
+GATES = ("sigmoid", "hard_sigmoid")
+
+
+class SEHyperModel(keras_tuner.HyperModel):
+    """Searches where SE goes in a model and how it is shaped.
+
+    Each trial builds a fresh base model, inserts SE blocks with
+    `keras_se.wrap_with_se` according to the trial's hyperparameters, and
+    compiles it. The space follows the SE paper's ablations (Tables 10-14):
+
+    - `se_ratio` (`HP_RATIO`): the reduction ratio, 4, 8, 16 or 32 (2 costs
+      far more parameters for nothing, so it is left out).
+    - `se_placement` (`HP_PLACEMENT`): `"residual"` (when the base has
+      residual units), `"stage_end"` or `"conv"`.
+    - `se_position` (`HP_POSITION`): for `"residual"` only, `"standard"`,
+      `"pre"`, `"identity"` or `"post"`.
+    - `se_stages` (`HP_STAGES`): SE in `"all"` resolution stages, the
+      `"last"` one or the `"last_two"` (the paper's Table 13).
+    - `se_gate` (`HP_GATE`): `"sigmoid"` or `"hard_sigmoid"`.
+    - `learning_rate` (`HP_LEARNING_RATE`), when `tune_learning_rate=True`.
+
+    `fit` returns the final epoch's metrics plus `params_added`
+    (`PARAMS_ADDED`), the parameters the SE blocks cost, so results tables
+    can weigh accuracy against size.
+
+    Args:
+        base: a function that returns a new (uncompiled) base model, or a
+            `keras.Model` that every trial wraps (it is never modified).
+        loss: the loss to compile with.
+        metrics: the metrics to compile with.
+        learning_rate: the Adam learning rate when it is not tuned.
+        tune_learning_rate: also search the learning rate (1e-4 to 1e-2, log).
+        identity_init: passed to `wrap_with_se`: start every block as the
+            identity (right for a pretrained base).
+        ratios: the ratios to search.
+
+    Example:
+
+    >>> hypermodel = keras_se.tuning.SEHyperModel(keras_se.models.build_digits_cnn)
+    >>> hp = keras_tuner.HyperParameters()
+    >>> model = hypermodel.build(hp)
+    >>> sorted(hp.values)
+    ['se_gate', 'se_placement', 'se_ratio', 'se_stages']
+    """
+
+    def __init__(
+        self,
+        base: Callable[[], keras.Model] | keras.Model,
+        loss="sparse_categorical_crossentropy",
+        metrics=("accuracy",),
+        learning_rate: float = 1e-3,
+        tune_learning_rate: bool = False,
+        identity_init: bool = True,
+        ratios: tuple[int, ...] = RATIOS,
+        **kwargs,
+    ):
+        if not (callable(base) or isinstance(base, keras.Model)):
+            raise ValueError(
+                "`base` must be a keras.Model or a function returning one. "
+                f"Received: base={base!r}"
+            )
+        super().__init__(**kwargs)
+        self.base = base
+        self.loss = loss
+        self.metrics = list(metrics)
+        self.learning_rate = learning_rate
+        self.tune_learning_rate = tune_learning_rate
+        self.identity_init = identity_init
+        self.ratios = tuple(ratios)
+        self._has_residual_units: bool | None = None
+
+    def _base_model(self) -> keras.Model:
+        if isinstance(self.base, keras.Model):
+            return self.base
+        return self.base()
+
+    def placements(self, model: keras.Model) -> list[str]:
+        if self._has_residual_units is None:
+            graph = ModelGraph.from_model(model)
+            self._has_residual_units = any(True for _ in graph.residual_merges())
+        if self._has_residual_units:
+            return ["residual", "stage_end", "conv"]
+        return ["conv", "stage_end"]
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        base = self._base_model()
+        ratio = hp.Choice(HP_RATIO, list(self.ratios))
+        placements = self.placements(base)
+        placement = hp.Choice(HP_PLACEMENT, placements)
+        position = "standard"
+        if "residual" in placements:
+            with hp.conditional_scope(HP_PLACEMENT, ["residual"]):
+                position = hp.Choice(HP_POSITION, list(POSITIONS))
+        stages_choice = hp.Choice(HP_STAGES, list(STAGE_CHOICES))
+        gate = hp.Choice(HP_GATE, list(GATES))
+        learning_rate = self.learning_rate
+        if self.tune_learning_rate:
+            learning_rate = hp.Float(HP_LEARNING_RATE, 1e-4, 1e-2, sampling="log")
+        model = wrap_with_se(
+            base,
+            ratio=ratio,
+            placement=placement,
+            position=position if placement == "residual" else "standard",
+            stages=STAGE_CHOICES[stages_choice],
+            gate=gate,
+            identity_init=self.identity_init,
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss=self.loss,
+            metrics=self.metrics,
+        )
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        history = model.fit(*args, **kwargs)
+        results = {name: values[-1] for name, values in history.history.items()}
+        results[PARAMS_ADDED] = sum(block.params for block in describe(model))
+        return results

@@ -1,0 +1,116 @@
+"""Real chief and worker processes of `keras-se tune` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from keras_se.tuning.launcher import child_environment, free_port
+from tests.conftest import REPO_ROOT
+
+TRIALS = 4
+
+
+class Search:
+    """A chief and workers sharing `directory`, started and killed by the tests."""
+
+    def __init__(self, directory: Path, epochs: int = 2):
+        self.directory = directory
+        self.project = directory / "se_search"
+        self.port = free_port()
+        self.epochs = epochs
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+
+    def argv(self, overwrite: bool) -> list[str]:
+        argv = [
+            sys.executable, "-m", "keras_se.cli", "tune", "--max-trials", str(TRIALS),
+            "--epochs", str(self.epochs), "--batch-size", "64",
+            "--directory", str(self.directory), "--lease-seconds", "4",
+            "--heartbeat-seconds", "0.5", "--quiet",
+        ]  # fmt: skip
+        return [*argv, "--overwrite"] if overwrite else argv
+
+    def start(self, tuner_id: str, overwrite: bool = False) -> None:
+        environment = child_environment(tuner_id, self.port, threads=1)
+        environment["PYTHONPATH"] = str(REPO_ROOT)
+        log = self.directory / f"{tuner_id}.{len(self.logs)}.log"
+        self.logs[f"{tuner_id}.{len(self.logs)}"] = log
+        self.processes[tuner_id] = subprocess.Popen(
+            self.argv(overwrite),
+            env=environment,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self, tuner_id: str) -> None:
+        process = self.processes[tuner_id]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def wait_for(self, condition, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting; logs:\n{self.all_logs()}")
+
+    def oracle_state(self) -> dict:
+        path = self.project / "oracle.json"
+        try:
+            return json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def trials(self) -> dict[str, dict]:
+        trials = {}
+        for path in self.project.glob("trial_*/trial.json"):
+            trial = json.loads(path.read_text())
+            trials[trial["trial_id"]] = trial
+        return trials
+
+    def finish(self, timeout: float = 240.0) -> int:
+        chief = self.processes["chief"]
+        try:
+            code = chief.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop_all()
+            raise AssertionError(
+                f"chief did not finish; logs:\n{self.all_logs()}"
+            ) from None
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        return code
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    def all_logs(self) -> str:
+        return "\n".join(
+            f"--- {name}\n{path.read_text()[-3000:]}"
+            for name, path in self.logs.items()
+            if path.exists()
+        )
+
+
+def assert_every_trial_ran_once(search: Search) -> dict:
+    trials = search.trials()
+    assert sorted(trials) == [str(i) for i in range(TRIALS)], search.all_logs()
+    assert {t["status"] for t in trials.values()} == {"COMPLETED"}, search.all_logs()
+    run_times = search.oracle_state()["run_times"]
+    assert run_times == {str(i): 1 for i in range(TRIALS)}, search.all_logs()
+    results = json.loads((search.project / "results.json").read_text())
+    assert [row["trial"] for row in results] == [str(i) for i in range(TRIALS)]
+    assert all(row["val_accuracy"] is not None for row in results)
+    return trials

@@ -1,0 +1,63 @@
+"""Chief and workers as real processes: completion, a killed worker, a killed chief."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tuning.processes import TRIALS, Search, assert_every_trial_ran_once
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def search(tmp_path):
+    search = Search(tmp_path)
+    yield search
+    search.stop_all()
+
+
+def test_chief_and_two_workers_complete_every_trial(search):
+    search.start("chief", overwrite=True)
+    search.start("worker0")
+    search.start("worker1")
+    assert search.finish() == 0
+    assert_every_trial_ran_once(search)
+    chief_log = search.all_logs()
+    assert "Best: trial" in chief_log and "se_ratio" in chief_log
+    assert search.oracle_state()["ongoing_trials"] == {}
+
+
+def test_killed_worker_trial_is_run_by_another(search):
+    search.start("chief", overwrite=True)
+    search.start("worker0")
+    search.start("worker1")
+
+    def worker1_mid_trial():
+        return "worker1" in search.oracle_state().get("ongoing_trials", {})
+
+    search.wait_for(worker1_mid_trial)
+    lost_trial = search.oracle_state()["ongoing_trials"]["worker1"]
+    search.kill("worker1")
+    assert search.finish() == 0
+    assert_every_trial_ran_once(search)
+    assert f"trial {lost_trial} queued again" in search.all_logs()
+
+
+def test_restarted_chief_resumes_without_rerunning(search):
+    search.start("chief", overwrite=True)
+    search.start("worker0")
+    search.start("worker1")
+
+    def one_done_and_one_running():
+        state = search.oracle_state()
+        return len(state.get("end_order", [])) >= 1 and state.get("ongoing_trials")
+
+    search.wait_for(one_done_and_one_running)
+    done_before = list(search.oracle_state()["end_order"])
+    search.kill("chief")
+    search.start("chief")  # overwrite=False: resume
+    assert search.finish() == 0
+    trials = assert_every_trial_ran_once(search)
+    assert len(trials) == TRIALS
+    for trial_id in done_before:
+        assert search.oracle_state()["run_times"][trial_id] == 1
