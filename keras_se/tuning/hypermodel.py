@@ -59,7 +59,8 @@ class SEHyperModel(keras_tuner.HyperModel):
 
     Example:
 
-    >>> hypermodel = keras_se.tuning.SEHyperModel(keras_se.models.build_digits_cnn)
+    >>> plain = lambda: keras_se.models.build_digits_cnn(se=False)
+    >>> hypermodel = keras_se.tuning.SEHyperModel(plain)
     >>> hp = keras_tuner.HyperParameters()
     >>> model = hypermodel.build(hp)
     >>> sorted(hp.values)

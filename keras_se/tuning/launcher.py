@@ -34,17 +34,18 @@ def launch_local(
     workers: int,
     max_restarts: int = 3,
     poll_seconds: float = 0.5,
+    command: Sequence[str] | None = None,
 ) -> int:
     """Runs the chief and `workers` workers of `keras-se tune` as subprocesses.
 
     A worker that dies (killed, crashed) is started again under the same
     tuner id, up to `max_restarts` times each; its trial goes back to the
     queue once its lease runs out, or it picks it up again itself. Returns the
-    chief's exit code.
+    chief's exit code. `command` replaces `python -m keras_se.cli tune`.
     """
     port = free_port()
     threads = max(1, (os.cpu_count() or 1) // workers)
-    command = [sys.executable, "-m", "keras_se.cli", "tune", *tune_argv]
+    command = [*(command or [sys.executable, "-m", "keras_se.cli", "tune"]), *tune_argv]
 
     def start(tuner_id: str) -> subprocess.Popen:
         return subprocess.Popen(command, env=child_environment(tuner_id, port, threads))

@@ -1,0 +1,110 @@
+"""SEHyperModel with KerasTuner's tuners, in one process."""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+import keras_se
+from keras_se.data import load_digits
+from keras_se.models import build_digits_cnn
+from keras_se.tuning import (
+    HP_GATE,
+    HP_PLACEMENT,
+    HP_POSITION,
+    HP_RATIO,
+    HP_STAGES,
+    PARAMS_ADDED,
+    SEHyperModel,
+)
+
+
+def plain_cnn():
+    return build_digits_cnn(se=False)
+
+
+def se_blocks(model):
+    return [
+        layer for layer in model.layers if isinstance(layer, keras_se.SqueezeExcite2D)
+    ]
+
+
+def test_space_and_build_follow_the_hyperparameters():
+    hypermodel = SEHyperModel(plain_cnn)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed(HP_RATIO, 8)
+    hp.Fixed(HP_PLACEMENT, "conv")
+    hp.Fixed(HP_STAGES, "last")
+    hp.Fixed(HP_GATE, "hard_sigmoid")
+    model = hypermodel.build(hp)
+    blocks = se_blocks(model)
+    assert len(blocks) == 1  # the last stage of the two-stage CNN
+    assert blocks[0].ratio == 8 and blocks[0].gate == "hard_sigmoid"
+    assert blocks[0].channels == 64
+    assert model.compiled
+    # No residual units in this CNN: no position to choose.
+    assert HP_POSITION not in hp.values
+
+
+def test_residual_base_offers_positions():
+    def resnet():
+        return keras.applications.ResNet50(
+            weights=None, input_shape=(32, 32, 3), classes=4
+        )
+
+    hypermodel = SEHyperModel(resnet)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed(HP_PLACEMENT, "residual")
+    hp.Fixed(HP_POSITION, "identity")
+    hp.Fixed(HP_STAGES, "last_two")
+    hp.Fixed(HP_RATIO, 32)
+    model = hypermodel.build(hp)
+    assert len(se_blocks(model)) == 6 + 3  # conv4 and conv5 units
+    assert hp.get(HP_PLACEMENT) == "residual"
+
+
+@pytest.mark.parametrize(
+    "tuner_class", ["RandomSearch", "BayesianOptimization", "Hyperband"]
+)
+def test_each_tuner_runs_and_reports_params_added(tuner_class, tmp_path):
+    train, test = load_digits()
+    kwargs = (
+        {"max_epochs": 2, "factor": 2}
+        if tuner_class == "Hyperband"
+        else {"max_trials": 2}
+    )
+    tuner = getattr(keras_tuner, tuner_class)(
+        SEHyperModel(plain_cnn),
+        objective="val_accuracy",
+        directory=tmp_path,
+        project_name="search",
+        seed=1,
+        **kwargs,
+    )
+    fit = dict(validation_data=(test.x, test.y), batch_size=128, verbose=0)
+    if tuner_class != "Hyperband":
+        fit["epochs"] = 1
+    tuner.search(train.x[:512], train.y[:512], **fit)
+    trials = list(tuner.oracle.trials.values())
+    assert trials and all(t.status == "COMPLETED" for t in trials)
+    for trial in trials:
+        added = trial.metrics.get_last_value(PARAMS_ADDED)
+        model = tuner.hypermodel.build(trial.hyperparameters)
+        assert added == sum(b.count_params() for b in se_blocks(model)) > 0
+    best = tuner.get_best_models(1)[0]
+    assert np.isfinite(best.predict(test.x[:4], verbose=0)).all()
+
+
+def test_a_trained_model_is_wrapped_not_modified():
+    base = build_digits_cnn(se=False)
+    before = [w.copy() for w in base.get_weights()]
+    SEHyperModel(base).build(keras_tuner.HyperParameters())
+    for old, new in zip(before, base.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_bad_base_is_refused():
+    with pytest.raises(ValueError, match=r"`base` must be a keras.Model or a function"):
+        SEHyperModel("resnet")
