@@ -35,16 +35,19 @@ def launch_local(
     max_restarts: int = 3,
     poll_seconds: float = 0.5,
     command: Sequence[str] | None = None,
+    threads: int | None = None,
 ) -> int:
     """Runs the chief and `workers` workers of `keras-se tune` as subprocesses.
 
     A worker that dies (killed, crashed) is started again under the same
     tuner id, up to `max_restarts` times each; its trial goes back to the
     queue once its lease runs out, or it picks it up again itself. Returns the
-    chief's exit code. `command` replaces `python -m keras_se.cli tune`.
+    chief's exit code. `command` replaces `python -m keras_se.cli tune`;
+    `threads` (default: the cores divided among the workers) caps each
+    process's TensorFlow threads.
     """
     port = free_port()
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
     command = [*(command or [sys.executable, "-m", "keras_se.cli", "tune"]), *tune_argv]
 
     def start(tuner_id: str) -> subprocess.Popen:

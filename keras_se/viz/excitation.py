@@ -1,0 +1,302 @@
+"""Excitation analysis: what every SE block's gates do per class.
+
+The SE paper's figures 6 and 7 plot, for a few blocks of SE-ResNet-50, the
+mean excitation of each channel over the images of a class, for several
+classes: early blocks excite the same channels whatever the class, late ones
+become class-specific. `excitations` computes those curves for every SE block
+of a model in one batched pass over a dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from keras_se._validation import check_positive_int
+from keras_se.layers.squeeze_excite_conv_2d import SqueezeExciteConv2D
+from keras_se.viz._graph import check_graph_model, inline, is_se_layer
+
+
+@dataclass(frozen=True)
+class BlockExcitation:
+    """The excitations of one SE block over a dataset.
+
+    Excitations are the gate values the block multiplies its input by, one
+    per sample and channel, `gate_scale` included: the actual multipliers (a
+    block made by `wrap_with_se` has `gate_scale=2`, so its gates lie in
+    (0, 2) and start at 1).
+
+    Attributes:
+        name: the SE layer's name; a block called more than once (a shared
+            layer) gives one entry per call, the later ones named `name:2`,
+            `name:3`, ...
+        channels: the number of channels the block gates.
+        gate_scale: the block's `gate_scale`.
+        per_class: float64 array `(classes, channels)`, the mean excitation of
+            each channel over the samples of each class; a row of NaN for a
+            class with no samples.
+        overall: float64 array `(channels,)`, the mean over all samples.
+        counts: int array `(classes,)`, the samples of each class.
+        class_specificity: how much the block's gates depend on the class:
+            the mean over channels of the standard deviation (ddof=0) across
+            classes (those with samples) of `per_class`. 0 when every class gets the
+            same mean gates; in the units of the gates. NaN with fewer than
+            two classes.
+        class_deviation: float64 array `(classes,)`, for each class the mean
+            over channels of `|per_class[c] - mean over classes|`: which
+            classes the block treats differently. NaN for empty classes.
+    """
+
+    name: str
+    channels: int
+    gate_scale: float
+    per_class: np.ndarray
+    overall: np.ndarray
+    counts: np.ndarray
+    class_specificity: float
+    class_deviation: np.ndarray
+
+
+def excitation_model(model: keras.Model, include_outputs: bool = False) -> keras.Model:
+    """Returns one model whose outputs are the gates of every SE block.
+
+    The model shares `model`'s layers and weights (nothing is copied) and
+    runs the forward pass once: each SE block's gates are computed from the
+    same input tensor the block sees, with the block's own `excitation`
+    method. Models nested in `model` (a `keras.applications` base inside a
+    classifier) are inlined, so blocks inside them are found too.
+
+    Args:
+        model: a Functional or Sequential model with SE blocks
+            (`SqueezeExcite1D/2D/3D`, `SqueezeExciteConv2D`).
+        include_outputs: also return `model`'s outputs, after the gates.
+
+    Returns:
+        A `keras.Model` on `model`'s inputs with one output of shape
+        `(batch, channels)` per SE block call, in graph order (then `model`'s
+        outputs if asked for).
+
+    Raises:
+        TypeError: if `model` is a subclassed model (no graph to read).
+        ValueError: if `model` has no SE blocks.
+
+    Example:
+
+    >>> model = keras_se.models.build_digits_cnn()
+    >>> gates = keras_se.viz.excitation_model(model)
+    >>> [tuple(output.shape) for output in gates.outputs]
+    [(None, 32), (None, 64)]
+    """
+    return _build(model, include_outputs)[0]
+
+
+def _build(model, include_outputs):
+    check_graph_model(model, "`excitation_model`")
+    gates, blocks = [], []
+    calls: dict[int, int] = {}
+
+    def add_gates(layer, args, outputs):
+        if is_se_layer(layer):
+            calls[id(layer)] = calls.get(id(layer), 0) + 1
+            number = calls[id(layer)]
+            name = layer.name if number == 1 else f"{layer.name}:{number}"
+            se = layer.se if isinstance(layer, SqueezeExciteConv2D) else layer
+            blocks.append((name, se))
+            gates.append(_Gates(layer, name=f"{layer.name}_gates_{number}")(args[0]))
+        return outputs
+
+    flat = inline(model, add_gates)
+    if not gates:
+        raise ValueError(
+            f"Model {model.name!r} has no SE blocks (keras_se SqueezeExcite "
+            "layers), so there are no excitations to collect. Add some with "
+            "`keras_se.wrap_with_se(model)`."
+        )
+    outputs = gates + (list(flat.outputs) if include_outputs else [])
+    return keras.Model(flat.inputs, outputs, name=f"{model.name}_excitations"), blocks
+
+
+def excitations(
+    model: keras.Model,
+    x,
+    y=None,
+    batch_size: int = 64,
+    num_classes: int | None = None,
+    verbose: int | str = "auto",
+) -> list[BlockExcitation]:
+    """Mean SE excitations per class and channel, for every SE block.
+
+    One pass over the data, in batches, with a progress bar. Running sums
+    are kept per class, so memory does not grow with the dataset.
+
+    Args:
+        model: a Functional or Sequential model with SE blocks, nested
+            models included (see `excitation_model`).
+        x: the inputs, a NumPy array (a list of arrays for a model with
+            several inputs), or a `tf.data.Dataset` / `keras.utils.PyDataset`
+            / iterable of `(x, y)` batches, in which case `y` must be `None`.
+        y: integer class labels `(n,)` (or one-hot `(n, classes)`). `None`
+            groups the samples by the class the model predicts instead.
+        batch_size: positive int, samples per batch for array inputs.
+        num_classes: the number of classes; defaults to the model's output
+            width, or the largest label + 1, whichever is larger.
+        verbose: 0 for silence, 1 or `"auto"` for a progress bar.
+
+    Returns:
+        A list of `BlockExcitation`, one per SE block call, in graph order.
+
+    Raises:
+        TypeError: if `model` is a subclassed model.
+        ValueError: if `model` has no SE blocks, or the labels are not
+            non-negative integers, or `x` and `y` differ in length.
+
+    Example:
+
+    >>> model = keras_se.models.build_digits_cnn()
+    >>> _, test = keras_se.data.load_digits()
+    >>> blocks = keras_se.viz.excitations(model, test.x, test.y, verbose=0)
+    >>> [(b.name, b.per_class.shape) for b in blocks]
+    [('stage1_se', (10, 32)), ('stage2_se', (10, 64))]
+    """
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("num_classes", num_classes, allow_none=True)
+    batches, target, predicted = _batches(x, y, batch_size)
+    gates_model, blocks = _build(model, include_outputs=predicted)
+    classes = max(num_classes or 0, _output_width(model))
+    sums = [np.zeros((classes, se.channels)) for _, se in blocks]
+    counts = np.zeros(classes, dtype=np.int64)
+    progbar = keras.utils.Progbar(
+        target, verbose=1 if verbose == "auto" else verbose, unit_name="sample"
+    )
+    seen = 0
+    for batch_x, batch_y in batches:
+        results = gates_model.predict_on_batch(batch_x)
+        results = results if isinstance(results, list) else [results]
+        labels = _check_labels(
+            np.argmax(results[len(blocks)], axis=-1) if predicted else batch_y
+        )
+        if labels.size and labels.max() >= counts.size:
+            extra = int(labels.max()) + 1 - counts.size
+            counts = np.pad(counts, (0, extra))
+            sums = [np.pad(total, ((0, extra), (0, 0))) for total in sums]
+        one_hot = np.eye(counts.size)[labels]
+        counts += np.bincount(labels, minlength=counts.size)
+        for total, batch_gates in zip(sums, results[: len(blocks)], strict=True):
+            total += one_hot.T @ np.asarray(batch_gates, dtype=np.float64)
+        seen += labels.size
+        progbar.update(seen)
+    if target is None:
+        progbar.update(seen, finalize=True)
+    if seen == 0:
+        raise ValueError("`x` holds no samples.")
+    return [
+        _summary(name, se, total, counts)
+        for (name, se), total in zip(blocks, sums, strict=True)
+    ]
+
+
+class _Gates(keras.layers.Layer):
+    """Computes an SE block's gates from the block's input (no weights of its own)."""
+
+    def __init__(self, block: keras.layers.Layer, **kwargs):
+        super().__init__(dtype=block.dtype_policy, **kwargs)
+        self.block = block
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if isinstance(self.block, SqueezeExciteConv2D):
+            return self.block.se.excitation(self.block.conv(inputs))
+        return self.block.excitation(inputs, mask=mask)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+def _summary(name, se, sums, counts) -> BlockExcitation:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = sums / counts[:, None]
+    present = counts > 0
+    per_class[~present] = np.nan
+    overall = sums.sum(axis=0) / counts.sum()
+    rows = per_class[present]
+    deviation = np.full(counts.size, np.nan)
+    if rows.shape[0] >= 2:
+        specificity = float(np.mean(np.std(rows, axis=0)))
+        deviation[present] = np.mean(np.abs(rows - rows.mean(axis=0)), axis=1)
+    else:
+        specificity = float("nan")
+    return BlockExcitation(
+        name=name,
+        channels=int(sums.shape[1]),
+        gate_scale=float(se.gate_scale),
+        per_class=per_class,
+        overall=overall,
+        counts=counts.copy(),
+        class_specificity=specificity,
+        class_deviation=deviation,
+    )
+
+
+def _output_width(model: keras.Model) -> int:
+    shape = model.outputs[0].shape if len(model.outputs) == 1 else ()
+    return int(shape[-1]) if len(shape) == 2 and shape[-1] else 0
+
+
+def _check_labels(labels) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        labels = np.argmax(labels, axis=-1)
+    labels = labels.reshape(-1)
+    if labels.size and (not np.all(np.equal(np.mod(labels, 1), 0)) or labels.min() < 0):
+        raise ValueError(
+            "`y` must hold class indices, non-negative integers (or one-hot "
+            f"rows). Received: y with values such as {labels[:5].tolist()}"
+        )
+    return labels.astype(np.int64)
+
+
+def _batches(x, y, batch_size) -> tuple[Iterator, int | None, bool]:
+    """Returns `(iterator of (x, y) batches, samples or None, labels missing)`."""
+    if _is_array_data(x):
+        arrays = list(x) if isinstance(x, (list, tuple)) else [x]
+        size = len(arrays[0])
+        if y is not None and len(y) != size:
+            raise ValueError(
+                "`x` and `y` must hold the same number of samples. Received: "
+                f"{size} inputs and {len(y)} labels"
+            )
+
+        def sliced():
+            for start in range(0, size, batch_size):
+                part = [np.asarray(a[start : start + batch_size]) for a in arrays]
+                labels = (
+                    None if y is None else np.asarray(y[start : start + batch_size])
+                )
+                yield (part if len(part) > 1 else part[0]), labels
+
+        return sliced(), size, y is None
+    if y is not None:
+        raise ValueError(
+            "Pass `y=None` when `x` is a dataset: its batches carry the labels."
+        )
+    return _dataset_batches(x), None, False
+
+
+def _dataset_batches(dataset: Iterable) -> Iterator:
+    for batch in dataset:
+        if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+            yield batch[0], np.asarray(batch[1])
+        else:
+            raise ValueError(
+                "A dataset given as `x` must yield `(x, y)` batches, with "
+                f"labels. Received a batch of type {type(batch).__name__}"
+            )
+
+
+def _is_array_data(x) -> bool:
+    if isinstance(x, (list, tuple)):
+        return all(hasattr(item, "shape") for item in x)
+    return hasattr(x, "shape") and hasattr(x, "__len__")
