@@ -8,9 +8,16 @@ import os
 import sys
 from collections.abc import Sequence
 
+from keras_se.tuning.command import add_tune_parser
+from keras_se.viz.explain import add_explain_parser
+
 # TensorFlow's C++ start-up logs (a CUDA probe on CPU-only machines, for one) are
 # noise on a command line; an environment setting still wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# The same as keras_se.export's; kept here so `--help` does not import TensorFlow.
+EXPORT_FORMATS = ("saved_model", "tflite", "onnx")
+QUANTIZATIONS = ("dynamic", "float16")
 
 
 def positive_int(text: str) -> int:
@@ -55,13 +62,60 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="no per-epoch progress bars"
     )
     train.set_defaults(handler=run_train)
+
+    export = commands.add_parser(
+        "export",
+        help="export a .keras model to SavedModel, TFLite or ONNX, checked",
+        description=(
+            "Export a .keras model for inference. The export is run on sample "
+            "inputs and compared with Keras before it is written; the largest "
+            "absolute difference is printed."
+        ),
+    )
+    export.add_argument("model", metavar="MODEL.keras", help="the model to export")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument(
+        "--out", required=True, metavar="PATH", help="the file or folder to write"
+    )
+    export.add_argument(
+        "--quantize", choices=QUANTIZATIONS, help="TFLite only: int8 or float16 weights"
+    )
+    export.add_argument(
+        "--sample-inputs",
+        metavar="FILE",
+        help="inputs to compare on: .npy (one input) or .npz (one array per "
+        "input, in order); default 4 random samples",
+    )
+    export.add_argument(
+        "--tolerance",
+        type=positive_float,
+        help="the largest absolute difference to accept (default: by format)",
+    )
+    export.set_defaults(handler=run_export)
+    add_tune_parser(commands)
+    add_explain_parser(commands)
     return parser
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a positive number, with a clear message otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number, got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
 
 
 def run_train(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from keras_se.data import DIGITS_CLASSES, load_digits
     from keras_se.training import compare_se_on_digits
+    from keras_se.viz import write_explanations
 
     console = Console()
     console.print(
@@ -90,7 +144,76 @@ def run_train(args: argparse.Namespace) -> int:
     # Paths stay on one line so they can be copied.
     console.print(f"Saved the SE model to {path}", soft_wrap=True, markup=False)
     console.print(f"Saved the results to {summary_path}", soft_wrap=True, markup=False)
+    _, test = load_digits(seed=args.seed)
+    pictures = write_explanations(
+        results[-1].model,
+        test.x,
+        test.y,
+        path.parent,
+        class_names=[str(digit) for digit in range(DIGITS_CLASSES)],
+        verbose=0 if args.quiet else "auto",
+    )
+    for picture in pictures:
+        console.print(f"Saved {picture}", soft_wrap=True, markup=False)
     return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    import keras_se
+    from keras_se.errors import KerasSEError
+
+    console = Console()
+    try:
+        model = keras_se.load_model(args.model, compile=False)
+        samples = _read_samples(args.sample_inputs)
+        result = keras_se.export_model(
+            model,
+            args.out,
+            args.format,
+            quantize=args.quantize,
+            sample_inputs=samples,
+            tolerance=args.tolerance,
+        )
+    except (KerasSEError, ValueError, OSError) as error:
+        message = " ".join(str(error).split())
+        Console(stderr=True).print(
+            f"keras-se export: error: {message}", soft_wrap=True, markup=False
+        )
+        return 1
+    kind = {"saved_model": "SavedModel", "tflite": "TFLite", "onnx": "ONNX"}
+    label = kind[result.format] + (f", {result.quantize}" if result.quantize else "")
+    console.print(
+        f"Exported {args.model} to {result.path} ({label}, "
+        f"{_size(result.path) / 1e6:.2f} MB)",
+        soft_wrap=True,
+        markup=False,
+    )
+    console.print(
+        f"max abs difference vs Keras: {result.max_abs_diff:.3g} on "
+        f"{result.samples} sample inputs (tolerance {result.tolerance:.3g})",
+        markup=False,
+    )
+    return 0
+
+
+def _read_samples(path: str | None):
+    if path is None:
+        return None
+    import numpy as np
+
+    data = np.load(path, allow_pickle=False)
+    if isinstance(data, np.ndarray):
+        return data
+    with data:
+        return [data[key] for key in data.files]
+
+
+def _size(path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
 
 def results_table(results):
@@ -124,7 +247,10 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "export" and args.quantize and args.format != "tflite":
+        parser.error("--quantize applies to --format tflite only")
     return args.handler(args)
 
 

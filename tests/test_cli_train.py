@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import keras
+import matplotlib.image
 import numpy as np
 import pytest
 
@@ -38,6 +39,14 @@ def test_train_prints_table_and_saves_the_se_model(tmp_path, capsys):
     saved = out_dir / "digits_se_cnn.keras"
     assert f"Saved the SE model to {saved}\n" in printed
     assert not list(out_dir.glob("*.tmp")) and not list(out_dir.glob(".*"))
+
+    # The pictures of what the SE blocks do, as `keras-se explain` writes them.
+    for name in ("gradcam.png", "excitations.png", "class_specificity.png"):
+        image = matplotlib.image.imread(out_dir / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100, name
+        assert f"Saved {out_dir / name}\n" in printed
+    blocks = json.loads((out_dir / "excitations.json").read_text())
+    assert [block["name"] for block in blocks["blocks"]] == ["stage1_se", "stage2_se"]
 
     summary = json.loads((out_dir / "train_results.json").read_text())
     assert set(summary) == {"digits_cnn", "digits_se_cnn"}

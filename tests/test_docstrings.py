@@ -6,6 +6,7 @@ import doctest
 import importlib
 
 import keras
+import keras_tuner
 import numpy as np
 import pytest
 
@@ -13,6 +14,7 @@ import keras_se
 
 MODULES = [
     "keras_se.data",
+    "keras_se.export",
     "keras_se.io",
     "keras_se.models",
     "keras_se.layers.gates",
@@ -22,6 +24,7 @@ MODULES = [
     "keras_se.layers.squeeze_excite_conv_2d",
     "keras_se.surgery.report",
     "keras_se.surgery.wrap",
+    "keras_se.tuning.hypermodel",
 ]
 
 
@@ -29,7 +32,13 @@ MODULES = [
 def test_docstring_examples(module_name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     module = importlib.import_module(module_name)
-    globs = {"np": np, "keras": keras, "keras_se": keras_se, "tmp_dir": tmp_path}
+    globs = {
+        "np": np,
+        "keras": keras,
+        "keras_se": keras_se,
+        "keras_tuner": keras_tuner,
+        "tmp_dir": tmp_path,
+    }
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     tests = [test for test in finder.find(module, globs=globs) if test.examples]

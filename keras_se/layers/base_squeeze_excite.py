@@ -150,11 +150,17 @@ class BaseSqueezeExcite(keras.layers.Layer):
             return ops.max(inputs, axis=self.spatial_axes)
         # The squeeze is the spatial mean, 1/(H*W) * sum (eq. 2 of the paper).
         spatial_shape = tuple(inputs.shape[axis] for axis in self.spatial_axes)
-        if _pooling_is_faster(inputs.dtype) and None not in spatial_shape:
+        if (
+            self.rank < 3
+            and _pooling_is_faster(inputs.dtype)
+            and None not in spatial_shape
+        ):
             # On TensorFlow's CPU kernels a window the size of the whole map
             # averages in about half the time of `reduce_mean`, the difference
             # between SE costing 1.4x and 1.9x an elementwise multiply
             # (benchmarks/layer_overhead.py). Same numbers, to float32 rounding.
+            # Not in 3D: TFLite has no built-in AvgPool3D, so such a model
+            # would not export.
             pooled = ops.average_pool(
                 inputs, spatial_shape, 1, "valid", data_format=self.data_format
             )

@@ -38,9 +38,10 @@ def describe(model: keras.Model, print_table: bool = False) -> list[SEBlockInfo]
 
     Example:
 
-    >>> model = keras.Sequential([keras.Input((8, 8, 16)), keras_se.SqueezeExcite2D(4)])
+    >>> se = keras_se.SqueezeExcite2D(4, name="se")
+    >>> model = keras.Sequential([keras.Input((8, 8, 16)), se])
     >>> [(b.name, b.channels, b.units) for b in keras_se.describe(model)]
-    [('squeeze_excite2d', 16, 4)]
+    [('se', 16, 4)]
     """
     blocks = list(_blocks(model))
     if print_table:

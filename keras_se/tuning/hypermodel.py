@@ -59,8 +59,9 @@ class SEHyperModel(keras_tuner.HyperModel):
 
     Example:
 
-    >>> plain = lambda: keras_se.models.build_digits_cnn(se=False)
-    >>> hypermodel = keras_se.tuning.SEHyperModel(plain)
+    >>> from keras_se.models import build_digits_cnn
+    >>> from keras_se.tuning import SEHyperModel
+    >>> hypermodel = SEHyperModel(lambda: build_digits_cnn(se=False))
     >>> hp = keras_tuner.HyperParameters()
     >>> model = hypermodel.build(hp)
     >>> sorted(hp.values)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from keras_se._atomic import write_bytes_atomically
 from keras_se.tuning.hypermodel import (
     HP_GATE,
     HP_PLACEMENT,
@@ -78,11 +77,11 @@ def write_results(rows: list[dict], objective: str, out_dir: Path) -> list[Path]
     writer.writeheader()
     writer.writerows(rows)
     paths = [
-        _write_atomically(out_dir / "results.csv", buffer.getvalue().encode()),
-        _write_atomically(
+        write_bytes_atomically(out_dir / "results.csv", buffer.getvalue().encode()),
+        write_bytes_atomically(
             out_dir / "results.json", (json.dumps(rows, indent=2) + "\n").encode()
         ),
-        _write_atomically(out_dir / "results.png", _plot(rows, objective)),
+        write_bytes_atomically(out_dir / "results.png", _plot(rows, objective)),
     ]
     return paths
 
@@ -118,19 +117,3 @@ def _plot(rows: list[dict], objective: str) -> bytes:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
-
-
-def _write_atomically(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path

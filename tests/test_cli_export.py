@@ -1,0 +1,143 @@
+"""`keras-se export`: checked exports, one clear line on bad files."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import keras_se
+from keras_se import cli
+from keras_se.cli import main
+from tests.conftest import random_inputs
+from tests.io_helpers import se_cnn
+from tests.test_export import tflite_outputs
+
+
+@pytest.fixture
+def model_path(tmp_path):
+    return keras_se.save_model(se_cnn(), tmp_path / "cnn.keras")
+
+
+def test_export_to_tflite_prints_the_difference_it_measured(
+    model_path, tmp_path, capsys
+):
+    out = tmp_path / "exports" / "cnn.tflite"
+    code = main(["export", str(model_path), "--format", "tflite", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert f"Exported {model_path} to {out} (TFLite, " in printed
+    difference = float(printed.split("max abs difference vs Keras: ")[1].split()[0])
+    assert 0 <= difference <= 1e-4
+    assert "on 4 sample inputs (tolerance " in printed
+    x = random_inputs((3, 8, 8, 3), seed=5)
+    (actual,) = tflite_outputs(out, x)
+    expected = keras_se.load_model(model_path).predict(x, verbose=0)
+    np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_export_savedmodel_on_the_users_samples(model_path, tmp_path, capsys):
+    samples = tmp_path / "samples.npy"
+    np.save(samples, random_inputs((6, 8, 8, 3), seed=2))
+    out = tmp_path / "served"
+    args = ["export", str(model_path), "--format", "saved_model", "--out", str(out)]
+    assert main([*args, "--sample-inputs", str(samples)]) == 0
+    assert "on 6 sample inputs" in capsys.readouterr().out
+    layer = keras.layers.TFSMLayer(out, call_endpoint="serve")
+    assert tuple(layer(np.load(samples)).shape) == (6, 5)
+
+
+def test_a_dynamic_range_quantized_export(model_path, tmp_path, capsys):
+    out = tmp_path / "cnn_int8.tflite"
+    args = ["export", str(model_path), "--format", "tflite", "--out", str(out)]
+    assert main([*args, "--quantize", "dynamic"]) == 0
+    printed = capsys.readouterr().out
+    assert "(TFLite, dynamic, " in printed and "max abs difference" in printed
+
+
+def test_an_export_over_the_tolerance_fails_and_writes_nothing(
+    model_path, tmp_path, capsys
+):
+    out = tmp_path / "cnn.tflite"
+    args = ["export", str(model_path), "--format", "tflite", "--out", str(out)]
+    assert main([*args, "--quantize", "dynamic", "--tolerance", "1e-12"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("keras-se export: error: The TFLite (dynamic-quantized)")
+    assert "refused and not written" in error and error.count("\n") == 1
+    assert not out.exists()
+
+
+def bad_file(kind, tmp_path, model_path):
+    path = tmp_path / f"{kind}.keras"
+    if kind == "text":
+        path.write_text("not a model")
+    elif kind == "truncated":
+        path.write_bytes(model_path.read_bytes()[:1000])
+    elif kind == "lambda":
+        inputs = keras.Input((3,))
+        outputs = keras.layers.Lambda(lambda t: t + 1.0)(inputs)
+        keras_se.save_model(keras.Model(inputs, outputs), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("missing", "Model file not found: "),
+        ("text", "is not a .keras archive"),
+        ("truncated", "is a truncated or corrupt .keras archive"),
+        ("lambda", "was refused: "),
+    ],
+)
+def test_bad_model_files_exit_1_with_one_line(
+    kind, message, model_path, tmp_path, capsys
+):
+    path = bad_file(kind, tmp_path, model_path)
+    out = tmp_path / "out.tflite"
+    code = main(["export", str(path), "--format", "tflite", "--out", str(out)])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("keras-se export: error: ")
+    assert message in captured.err and str(path) in captured.err
+    assert captured.err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_onnx_without_its_packages_exits_1_and_says_what_to_install(
+    model_path, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(keras_se.export, "_installed", lambda name: False)
+    out = tmp_path / "cnn.onnx"
+    assert main(["export", str(model_path), "--format", "onnx", "--out", str(out)]) == 1
+    assert 'pip install "keras-se[onnx]"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, flag",
+    [
+        (["--format", "saved_model", "--quantize", "dynamic"], "--quantize"),
+        (["--format", "coreml"], "--format"),
+        (["--format", "tflite", "--tolerance", "-1"], "--tolerance"),
+        (["--format", "tflite", "--quantize", "int4"], "--quantize"),
+    ],
+)
+def test_bad_flags_exit_2_before_anything_runs(extra, flag, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["export", "model.keras", "--out", str(tmp_path / "x"), *extra])
+    assert info.value.code == 2
+    assert flag in capsys.readouterr().err
+
+
+def test_export_help_lists_its_flags(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["export", "--help"])
+    assert info.value.code == 0
+    printed = capsys.readouterr().out
+    for flag in ("--format", "--out", "--quantize", "--sample-inputs", "--tolerance"):
+        assert flag in printed
+
+
+def test_the_command_line_choices_are_the_librarys():
+    assert cli.EXPORT_FORMATS == keras_se.export.FORMATS
+    assert cli.QUANTIZATIONS == keras_se.export.QUANTIZATIONS
