@@ -34,6 +34,8 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from keras_se.distribute import add_training_flags
+
     parser = argparse.ArgumentParser(
         prog="keras-se",
         description="Squeeze-and-Excitation channel attention for Keras 3.",
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--quiet", action="store_true", help="no per-epoch progress bars"
     )
+    add_training_flags(train)
     train.set_defaults(handler=run_train)
 
     export = commands.add_parser(
@@ -113,23 +116,61 @@ def positive_float(text: str) -> float:
 def run_train(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from keras_se import distribute
+
+    console = Console()
+    # First: a multi-worker strategy must exist before TensorFlow starts.
+    strategy, jit_compile = distribute.apply_training_flags(
+        args, log=lambda line: console.print(line, markup=False, soft_wrap=True)
+    )
+    import keras
+
     from keras_se.data import DIGITS_CLASSES, load_digits
     from keras_se.training import compare_se_on_digits
     from keras_se.viz import write_explanations
 
-    console = Console()
-    console.print(
-        f"Training on the embedded digits: {args.epochs} epochs, batch size "
-        f"{args.batch_size}, SE ratio {args.ratio}, seed {args.seed}."
-    )
+    chief = distribute.is_chief(strategy)
+    if chief:
+        console.print(
+            f"Training on the embedded digits: {args.epochs} epochs, batch size "
+            f"{args.batch_size}, SE ratio {args.ratio}, seed {args.seed}; "
+            f"{keras.config.dtype_policy().name}, XLA {jit_compile}, strategy "
+            f"{distribute.strategy_name(strategy)} "
+            f"({strategy.num_replicas_in_sync} replica(s)).",
+            markup=False,
+            soft_wrap=True,
+        )
     results, path = compare_se_on_digits(
         output_dir=args.output_dir,
         epochs=args.epochs,
         batch_size=args.batch_size,
         ratio=args.ratio,
         seed=args.seed,
-        verbose=0 if args.quiet else "auto",
+        verbose=0 if args.quiet or not chief else "auto",
+        strategy=strategy,
+        jit_compile=jit_compile,
     )
+    if chief:
+        report_training(console, results, path)
+    _, test = load_digits(seed=args.seed)
+    # Every worker predicts (under a multi-worker strategy `predict` runs
+    # collective ops); only the chief's pictures are kept.
+    with distribute.chief_dir(args.output_dir, strategy) as folder:
+        pictures = write_explanations(
+            results[-1].model,
+            test.x,
+            test.y,
+            folder,
+            class_names=[str(digit) for digit in range(DIGITS_CLASSES)],
+            verbose=0 if args.quiet or not chief else "auto",
+        )
+    if chief:
+        for picture in pictures:
+            console.print(f"Saved {picture}", soft_wrap=True, markup=False)
+    return 0
+
+
+def report_training(console, results, path) -> None:
     console.print(results_table(results))
     summary = {
         result.name: {
@@ -144,18 +185,6 @@ def run_train(args: argparse.Namespace) -> int:
     # Paths stay on one line so they can be copied.
     console.print(f"Saved the SE model to {path}", soft_wrap=True, markup=False)
     console.print(f"Saved the results to {summary_path}", soft_wrap=True, markup=False)
-    _, test = load_digits(seed=args.seed)
-    pictures = write_explanations(
-        results[-1].model,
-        test.x,
-        test.y,
-        path.parent,
-        class_names=[str(digit) for digit in range(DIGITS_CLASSES)],
-        verbose=0 if args.quiet else "auto",
-    )
-    for picture in pictures:
-        console.print(f"Saved {picture}", soft_wrap=True, markup=False)
-    return 0
 
 
 def run_export(args: argparse.Namespace) -> int:

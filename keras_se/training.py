@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from keras_se._validation import check_positive_int
 from keras_se.data import DIGITS_CLASSES, DIGITS_SHAPE, load_digits
+from keras_se.distribute import chief_dir
 from keras_se.io import save_model
 from keras_se.models import build_digits_cnn
 
@@ -46,16 +48,23 @@ def train_digits_model(
     ratio: int = 8,
     seed: int = 0,
     verbose: int | str = "auto",
+    strategy: tf.distribute.Strategy | None = None,
+    jit_compile: bool | str = "auto",
 ) -> TrainingResult:
     """Trains the digits CNN once and evaluates it on the held-out split.
 
     Args:
         se: whether the CNN has SE blocks.
         epochs: positive int, passes over the training split.
-        batch_size: positive int.
+        batch_size: positive int, the global batch (all replicas together).
         ratio: positive int, the SE reduction ratio.
         seed: the seed of the weights, the shuffle and the split.
         verbose: passed to `model.fit` (1 shows a Keras progress bar).
+        strategy: the `tf.distribute` strategy to build and train the model
+            under (`keras_se.distribute.choose_strategy`); `None`: the
+            current one. The dtype policy in force when this is called (see
+            `keras_se.distribute.configure_precision`) applies to the model.
+        jit_compile: passed to `model.compile` (`True`: XLA).
 
     Returns:
         A `TrainingResult`; `seconds_per_epoch` is the median epoch time, so
@@ -66,12 +75,15 @@ def train_digits_model(
     check_positive_int("ratio", ratio)
     train, test = load_digits(seed=seed)
     keras.utils.set_random_seed(seed)
-    model = build_digits_cnn(DIGITS_SHAPE, DIGITS_CLASSES, se=se, ratio=ratio)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_digits_cnn(DIGITS_SHAPE, DIGITS_CLASSES, se=se, ratio=ratio)
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=jit_compile,
+        )
     timer = EpochTimer()
     model.fit(
         train.x,
@@ -99,12 +111,17 @@ def compare_se_on_digits(
     ratio: int = 8,
     seed: int = 0,
     verbose: int | str = "auto",
+    strategy: tf.distribute.Strategy | None = None,
+    jit_compile: bool | str = "auto",
 ) -> tuple[list[TrainingResult], Path]:
     """Trains the digits CNN without and with SE blocks; saves the SE model.
 
     Args:
-        output_dir: where `digits_se_cnn.keras` is written (atomically).
-        epochs, batch_size, ratio, seed, verbose: as in `train_digits_model`.
+        output_dir: where `digits_se_cnn.keras` is written (atomically). In a
+            multi-worker run only the chief writes there; the other workers
+            save to a temporary folder, removed before this returns.
+        epochs, batch_size, ratio, seed, verbose, strategy, jit_compile: as
+            in `train_digits_model`.
 
     Returns:
         `([plain_result, se_result], saved_model_path)`.
@@ -116,9 +133,17 @@ def compare_se_on_digits(
     ['digits_cnn', 'digits_se_cnn']
     """
     settings = dict(
-        epochs=epochs, batch_size=batch_size, ratio=ratio, seed=seed, verbose=verbose
+        epochs=epochs,
+        batch_size=batch_size,
+        ratio=ratio,
+        seed=seed,
+        verbose=verbose,
+        strategy=strategy,
+        jit_compile=jit_compile,
     )
     plain = train_digits_model(se=False, **settings)
     with_se = train_digits_model(se=True, **settings)
-    path = save_model(with_se.model, Path(output_dir) / f"{with_se.name}.keras")
+    # Every worker saves (saving may run collective ops); the chief's is kept.
+    with chief_dir(output_dir, strategy) as folder:
+        path = save_model(with_se.model, folder / f"{with_se.name}.keras")
     return [plain, with_se], path

@@ -87,3 +87,31 @@ def test_console_script_help():
     )
     for flag in ("--epochs", "--batch-size", "--ratio", "--output-dir", "--seed"):
         assert flag in completed.stdout
+    for flag in ("--strategy", "--mixed-precision", "--xla"):
+        assert flag in completed.stdout
+
+
+def test_train_with_strategy_mixed_precision_and_xla(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "64",
+            "--output-dir",
+            str(out_dir),
+            "--quiet",
+            "--strategy",
+            "cpu",
+            "--mixed-precision",
+            "--xla",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "mixed_float16, XLA True, strategy OneDeviceStrategy" in printed
+    assert "mixed_float16 on the CPU" in printed
+    model = keras.saving.load_model(out_dir / "digits_se_cnn.keras")
+    assert model.get_layer("stage1_se").dtype_policy.name == "mixed_float16"

@@ -14,6 +14,7 @@ import keras_se
 
 MODULES = [
     "keras_se.data",
+    "keras_se.distribute",
     "keras_se.export",
     "keras_se.io",
     "keras_se.models",
