@@ -2,8 +2,9 @@
 
 Runs the same `keras-se tune` search (the embedded digits, random search) as a
 chief and 1 worker, then as a chief and 2 workers, on 127.0.0.1, each worker
-capped at the same number of TensorFlow threads so that the workers do not
-fight over cores, and prints trials per minute and the speedup. The search's
+capped at the same number of TensorFlow threads and (on Linux) bound to its
+own cores, so that the workers do not fight over cores, and prints trials per
+minute and the speedup. The search's
 wall time is measured from the launch to the chief's exit, start-up included.
 
     python benchmarks/tuning_scale.py
@@ -23,12 +24,15 @@ import tempfile
 import time
 
 
-def run_search(workers: int, trials: int, epochs: int, threads: int) -> float:
+def run_search(
+    workers: int, trials: int, epochs: int, threads: int, pin: bool
+) -> float:
     directory = tempfile.mkdtemp(prefix="keras_se_scale_")
     command = [
         sys.executable, "-c",
         "import sys; from keras_se.tuning.launcher import launch_local; "
-        f"sys.exit(launch_local(sys.argv[1:], {workers}, threads={threads}))",
+        f"sys.exit(launch_local(sys.argv[1:], {workers}, "
+        f"threads={threads}, pin={pin}))",
         "--max-trials", str(trials), "--epochs", str(epochs), "--quiet",
         "--directory", directory, "--overwrite",
     ]  # fmt: skip
@@ -46,18 +50,24 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="per worker")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--no-pin", action="store_true", help="do not bind each worker to its own cores"
+    )
     args = parser.parse_args()
 
     seconds: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(args.repeats):
         for workers in (1, 2):
             seconds[workers].append(
-                run_search(workers, args.trials, args.epochs, args.threads)
+                run_search(
+                    workers, args.trials, args.epochs, args.threads, not args.no_pin
+                )
             )
     one, two = (statistics.median(seconds[w]) for w in (1, 2))
     print(
         f"{platform.machine()}, {os.cpu_count()} cores; {args.trials} trials of "
-        f"{args.epochs} epochs, {args.threads} thread(s) per worker, median of "
+        f"{args.epochs} epochs, {args.threads} thread(s) per worker, "
+        f"{'not ' if args.no_pin else ''}pinned to its own cores, median of "
         f"{args.repeats} run(s)\n"
     )
     print("| workers | wall time | trials / minute |")

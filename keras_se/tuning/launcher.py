@@ -36,6 +36,7 @@ def launch_local(
     poll_seconds: float = 0.5,
     command: Sequence[str] | None = None,
     threads: int | None = None,
+    pin: bool = True,
 ) -> int:
     """Runs the chief and `workers` workers of `keras-se tune` as subprocesses.
 
@@ -44,14 +45,21 @@ def launch_local(
     queue once its lease runs out, or it picks it up again itself. Returns the
     chief's exit code. `command` replaces `python -m keras_se.cli tune`;
     `threads` (default: the cores divided among the workers) caps each
-    process's TensorFlow threads.
+    process's TensorFlow threads; with `pin` (Linux), worker `i` is also bound
+    to its own `threads` cores, since TensorFlow and Python use more threads
+    than the cap and would otherwise spill onto the other workers' cores.
     """
     port = free_port()
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     command = [*(command or [sys.executable, "-m", "keras_se.cli", "tune"]), *tune_argv]
 
     def start(tuner_id: str) -> subprocess.Popen:
-        return subprocess.Popen(command, env=child_environment(tuner_id, port, threads))
+        cores = _cores_of(tuner_id, threads) if pin else None
+        return subprocess.Popen(
+            command,
+            env=child_environment(tuner_id, port, threads),
+            preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
+        )
 
     chief = start("chief")
     running = {f"worker{i}": start(f"worker{i}") for i in range(workers)}
@@ -86,3 +94,13 @@ def launch_local(
             chief.terminate()
             chief.wait()
     return chief.returncode
+
+
+def _cores_of(tuner_id: str, threads: int) -> set[int] | None:
+    """Worker `i`'s own cores; None for the chief or where pinning is not possible."""
+    if not tuner_id.startswith("worker") or not hasattr(os, "sched_setaffinity"):
+        return None
+    available = sorted(os.sched_getaffinity(0))
+    index = int(tuner_id.removeprefix("worker"))
+    cores = available[index * threads : (index + 1) * threads]
+    return set(cores) or None
