@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import zipfile
 from pathlib import Path
 
@@ -45,16 +44,3 @@ class EpochCheckpoint(keras.callbacks.Callback):
         keras_se.save_model(self.model, self.folder / f"epoch_{epoch + 1:03d}.keras")
         for _, old in checkpoints(self.folder)[: -self.keep]:
             old.unlink(missing_ok=True)
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of every epoch, in seconds."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)

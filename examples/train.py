@@ -166,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     strategy, jit_compile = distribute.apply_training_flags(args)
     import keras
     import numpy as np
-    from checkpointing import EpochCheckpoint, EpochTimer
+    from checkpointing import EpochCheckpoint
     from example_data import DatasetUnavailableError, load_splits, make_pipeline
 
     import keras_se
+    from keras_se.training import EpochTimer
 
     chief = distribute.is_chief(strategy)
     log = print if chief else (lambda message: None)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import keras_se
+import keras_se.data  # examples use keras_se.data without importing it
 
 MODULES = [
     "keras_se.data",
@@ -26,6 +27,10 @@ MODULES = [
     "keras_se.surgery.report",
     "keras_se.surgery.wrap",
     "keras_se.tuning.hypermodel",
+    "keras_se.viz.excitation",
+    "keras_se.viz.explain",
+    "keras_se.viz.plots",
+    "keras_se.viz.saliency",
 ]
 
 

@@ -168,6 +168,8 @@ def add_explain_parser(subparsers) -> None:
     Args:
         subparsers: what `ArgumentParser.add_subparsers()` returned.
     """
+    from keras_se.cli import positive_int
+
     explain = subparsers.add_parser(
         "explain",
         help="Grad-CAM and SE excitation plots of a .keras model",
@@ -189,7 +191,7 @@ def add_explain_parser(subparsers) -> None:
         help="the Grad-CAM layer (default: the last conv or SE block)",
     )
     explain.add_argument(
-        "--samples", type=_positive_int, default=16, help="images in the grid"
+        "--samples", type=positive_int, default=16, help="images in the grid"
     )
     explain.add_argument(
         "--dataset",
@@ -206,7 +208,7 @@ def add_explain_parser(subparsers) -> None:
     explain.add_argument(
         "--seed", type=int, default=0, help="the digits split seed (as in train)"
     )
-    explain.add_argument("--batch-size", type=_positive_int, default=64)
+    explain.add_argument("--batch-size", type=positive_int, default=64)
     explain.add_argument("--quiet", action="store_true", help="no progress bar")
     explain.set_defaults(handler=run_explain)
 
@@ -325,15 +327,3 @@ def _specificity_table(summary: dict):
             "n/a" if score is None else f"{score:.3g}",
         )
     return table
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive integer, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
