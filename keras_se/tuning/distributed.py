@@ -100,8 +100,44 @@ def run_search(
         serve_chief(tuner)
         return
     tuner_id = os.environ.get(ROLE_VARIABLE, "tuner0")
+    if role() == "worker":
+        tuner.oracle.stub = RetryingStub(tuner.oracle.stub)
     with Heartbeat(project_dir, tuner_id, heartbeat_seconds):
         tuner.search(**search_kwargs)
+
+
+class RetryingStub:
+    """A worker's gRPC stub that waits out a chief restart.
+
+    KerasTuner's client waits for the chief to be ready before a call, but a
+    call already under way when the chief dies fails (UNAVAILABLE), and the
+    tuner then marks the worker's trial FAILED. Every oracle call is safe to
+    repeat here: creating a trial returns the tuner's ongoing one, ending a
+    trial is idempotent, the others only read or overwrite a metric.
+    """
+
+    def __init__(self, stub, patience_seconds: float = 600.0):
+        self._stub = stub
+        self._patience = patience_seconds
+
+    def __getattr__(self, name):
+        call = getattr(self._stub, name)
+
+        def retrying(*args, **kwargs):
+            import grpc
+
+            deadline = time.monotonic() + self._patience
+            while True:
+                try:
+                    return call(*args, **kwargs)
+                except grpc.RpcError as error:
+                    if error.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+
+        return retrying
 
 
 TUNERS = {

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import textwrap
 
+import pytest
+
 from keras_se.tuning.launcher import child_environment, launch_local
 
 
@@ -49,3 +51,36 @@ def test_children_get_their_share_of_the_cores():
     assert environment["KERASTUNER_ORACLE_IP"] == "127.0.0.1"
     assert environment["KERASTUNER_ORACLE_PORT"] == "1234"
     assert environment["KERAS_SE_THREADS"] == "1"
+
+
+def test_worker_calls_wait_out_a_chief_restart(monkeypatch):
+    import grpc
+
+    from keras_se.tuning import distributed
+
+    class Unavailable(grpc.RpcError):
+        def code(self):
+            return grpc.StatusCode.UNAVAILABLE
+
+    class Invalid(grpc.RpcError):
+        def code(self):
+            return grpc.StatusCode.INVALID_ARGUMENT
+
+    calls = []
+
+    class Stub:
+        def EndTrial(self, request):  # noqa: N802 (gRPC method name)
+            calls.append(request)
+            if len(calls) < 3:
+                raise Unavailable()
+            return "ended"
+
+        def GetTrial(self, request):  # noqa: N802 (gRPC method name)
+            raise Invalid()
+
+    monkeypatch.setattr(distributed.time, "sleep", lambda seconds: None)
+    stub = distributed.RetryingStub(Stub())
+    assert stub.EndTrial("trial 1") == "ended"
+    assert calls == ["trial 1"] * 3
+    with pytest.raises(Invalid):
+        stub.GetTrial("trial 2")
