@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_se.data import load_digits
+from keras_se.demo.data import load_digits
 
 DATASETS = ("digits", "cifar10")
 AUTOTUNE = tf.data.AUTOTUNE

@@ -38,7 +38,7 @@ class WeightsUnavailableError(RuntimeError):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from keras_se.distribute import add_training_flags
+    from keras_se.demo.flags import add_training_flags
 
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -148,9 +148,9 @@ def compile_model(model, learning_rate: float, jit_compile) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from keras_se import distribute
+    from keras_se.demo import distribute, flags
 
-    strategy, jit_compile = distribute.apply_training_flags(args)
+    strategy, jit_compile = flags.apply_training_flags(args)
     import keras
     import numpy as np
     import tensorflow as tf

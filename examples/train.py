@@ -42,7 +42,7 @@ def positive_int(text: str) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from keras_se.distribute import add_training_flags
+    from keras_se.demo.flags import add_training_flags
 
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -161,16 +161,16 @@ def build_or_resume(args, splits, jit_compile, checkpoint_dir: Path, chief, log)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # The strategy comes first: a multi-worker one must precede any TF work.
-    from keras_se import distribute
+    from keras_se.demo import distribute, flags
 
-    strategy, jit_compile = distribute.apply_training_flags(args)
+    strategy, jit_compile = flags.apply_training_flags(args)
     import keras
     import numpy as np
     from checkpointing import EpochCheckpoint
     from example_data import DatasetUnavailableError, load_splits, make_pipeline
 
     import keras_se
-    from keras_se.training import EpochTimer
+    from keras_se.demo.training import EpochTimer
 
     chief = distribute.is_chief(strategy)
     log = print if chief else (lambda message: None)

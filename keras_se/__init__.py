@@ -3,16 +3,29 @@
 Importing `keras_se` registers every layer with Keras, so models that use
 them load with `keras.saving.load_model(path)` and `safe_mode=True`, with no
 `custom_objects`.
+
+Each name has one home, the subpackage whose `__all__` lists it:
+`keras_se.layers`, `keras_se.surgery`, `keras_se.saving`, `keras_se.viz`,
+`keras_se.errors` (attached here), and `keras_se.tuning` and `keras_se.demo`
+(imported by name: they pull in KerasTuner and the demo's data). The top level
+re-exports the everyday API from those homes: the layers, `wrap_with_se`,
+`describe`, and saving, loading and export.
 """
 
-from keras_se import errors, layers
-from keras_se.export import ExportResult, export_model
-from keras_se.io import load_model, load_weights, save_model, save_weights
+from keras_se import errors, layers, saving, surgery, viz
 from keras_se.layers import (
     SqueezeExcite1D,
     SqueezeExcite2D,
     SqueezeExcite3D,
     SqueezeExciteConv2D,
+)
+from keras_se.saving import (
+    ExportResult,
+    export_model,
+    load_model,
+    load_weights,
+    save_model,
+    save_weights,
 )
 from keras_se.surgery import describe, wrap_with_se
 
@@ -33,7 +46,8 @@ __all__ = [
     "load_weights",
     "save_model",
     "save_weights",
+    "saving",
+    "surgery",
+    "viz",
     "wrap_with_se",
 ]
-
-from keras_se import viz as viz  # Grad-CAM and excitation analysis

@@ -2,7 +2,7 @@
 
 Every check raises a `ValueError` whose message names the argument, the value
 received and what is allowed, in the Keras style:
-"`ratio` must be a positive integer. Received: ratio=0".
+"`divisor` must be a positive integer. Received: divisor=0".
 """
 
 from __future__ import annotations
@@ -34,6 +34,23 @@ def check_positive_number(name: str, value: Any) -> float:
             f"`{name}` must be a positive number. Received: {name}={value!r}"
         )
     return float(value)
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """Returns `value` as a float if it is a number in [0, 1)."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not 0 <= value < 1:
+        raise ValueError(
+            f"`{name}` must be a number in [0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Returns `value` if it is `True` or `False`."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    return value
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:

@@ -76,3 +76,19 @@ class ExportError(KerasSEError, RuntimeError):
 
 class MissingDependencyError(KerasSEError, ImportError):
     """An optional package that a feature needs is not installed."""
+
+
+class KerasTunerInternalsError(KerasSEError, RuntimeError):
+    """A KerasTuner internal that the distributed search needs is missing or changed.
+
+    Raised when the installed keras-tuner is outside the range keras_se was
+    checked against (see `keras_se.tuning.compat`).
+
+    Args:
+        message: the whole message.
+        internal: the name of the internal in question.
+    """
+
+    def __init__(self, message: str, internal: str):
+        super().__init__(message)
+        self.internal = internal

@@ -15,8 +15,8 @@ import keras
 import keras_tuner
 
 import keras_se
-from keras_se.data import load_digits
-from keras_se.models import build_digits_cnn
+from keras_se.demo.data import load_digits
+from keras_se.demo.model import build_digits_cnn
 from keras_se.tuning import SEHyperModel
 
 

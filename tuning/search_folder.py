@@ -10,7 +10,7 @@ import argparse
 import keras
 import keras_tuner
 
-from keras_se.models import build_digits_cnn
+from keras_se.demo.model import build_digits_cnn
 from keras_se.tuning import SEHyperModel
 
 

@@ -8,14 +8,21 @@ import keras
 from keras import ops
 
 from keras_se._validation import (
+    check_bool,
     check_choice,
+    check_fraction,
     check_positive_int,
     check_positive_number,
     get_keras_object,
     resolve_data_format,
 )
-from keras_se.layers.bottleneck import bottleneck_units
+from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT, bottleneck_units
 from keras_se.layers.gates import GATES, get_gate
+from keras_se.layers.weight_arguments import (
+    fresh_initializer,
+    set_weight_arguments,
+    weight_arguments_config,
+)
 
 SQUEEZES = ("avg", "max")
 
@@ -32,9 +39,10 @@ class BaseSqueezeExcite(keras.layers.Layer):
 
     def __init__(
         self,
-        ratio: int = 16,
+        ratio: float = 16,
         units: int | None = None,
         divisor: int = 1,
+        round_limit: float = DEFAULT_ROUND_LIMIT,
         activation: str | Callable | None = "relu",
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
@@ -49,31 +57,27 @@ class BaseSqueezeExcite(keras.layers.Layer):
         bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
-        self.ratio = check_positive_int("ratio", ratio)
+        check_positive_number("ratio", ratio)
+        # Stored as passed: an int ratio stays an int in the config.
+        self.ratio = ratio
         self.units = check_positive_int("units", units, allow_none=True)
         self.divisor = check_positive_int("divisor", divisor)
+        self.round_limit = check_fraction("round_limit", round_limit)
         self.activation = get_keras_object("activation", activation)
         self.gate = check_choice("gate", gate, GATES)
         self.gate_scale = check_positive_number("gate_scale", gate_scale)
         self.squeeze = check_choice("squeeze", squeeze, SQUEEZES)
         self.data_format = resolve_data_format(data_format)
-        if not isinstance(use_bias, bool):
-            raise ValueError(
-                f"`use_bias` must be True or False. Received: use_bias={use_bias!r}"
-            )
-        self.use_bias = use_bias
-        self.kernel_initializer = get_keras_object(
-            "kernel_initializer", kernel_initializer
+        self.use_bias = check_bool("use_bias", use_bias)
+        set_weight_arguments(
+            self,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
         )
-        self.bias_initializer = get_keras_object("bias_initializer", bias_initializer)
-        self.kernel_regularizer = get_keras_object(
-            "kernel_regularizer", kernel_regularizer
-        )
-        self.bias_regularizer = get_keras_object("bias_regularizer", bias_regularizer)
-        self.kernel_constraint = get_keras_object(
-            "kernel_constraint", kernel_constraint
-        )
-        self.bias_constraint = get_keras_object("bias_constraint", bias_constraint)
         super().__init__(**kwargs)
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
         self._gate_fn = get_gate(gate)
@@ -104,10 +108,10 @@ class BaseSqueezeExcite(keras.layers.Layer):
             )
         self.channels = channels
         self.bottleneck_units = bottleneck_units(
-            channels, self.ratio, self.units, self.divisor
+            channels, self.ratio, self.units, self.divisor, self.round_limit
         )
-        self.reduce = self._dense(self.bottleneck_units, self.activation, "reduce")
-        self.expand = self._dense(channels, None, "expand")
+        self.reduce = self._dense(self.bottleneck_units, self.activation, "reduce", 0)
+        self.expand = self._dense(channels, None, "expand", 1)
         self.reduce.build((None, channels))
         self.expand.build((None, self.bottleneck_units))
         self.input_spec = keras.layers.InputSpec(
@@ -117,13 +121,15 @@ class BaseSqueezeExcite(keras.layers.Layer):
         gate_shape[self.channel_axis] = channels
         self._gate_shape = tuple(gate_shape)
 
-    def _dense(self, units, activation, name):
+    def _dense(self, units, activation, name, seed_offset):
+        # Each step gets its own initializer instance: a shared one returns
+        # the same values twice, and `reduce` and `expand` would start equal.
         return keras.layers.Dense(
             units,
             activation=activation,
             use_bias=self.use_bias,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=fresh_initializer(self.kernel_initializer, seed_offset),
+            bias_initializer=fresh_initializer(self.bias_initializer, seed_offset),
             kernel_regularizer=self.kernel_regularizer,
             bias_regularizer=self.bias_regularizer,
             kernel_constraint=self.kernel_constraint,
@@ -170,14 +176,21 @@ class BaseSqueezeExcite(keras.layers.Layer):
     def _masked_squeeze(self, inputs, mask):
         # A padding mask covers the spatial axes only (e.g. the steps of a
         # sequence): padded positions must not enter the channel statistic.
-        mask = ops.expand_dims(mask, self.channel_axis)
+        mask = ops.expand_dims(ops.cast(mask, "bool"), self.channel_axis)
         if self.squeeze == "max":
             lowest = ops.convert_to_tensor(float("-inf"), inputs.dtype)
-            return ops.max(ops.where(mask, inputs, lowest), axis=self.spatial_axes)
-        weights = ops.cast(mask, inputs.dtype)
-        total = ops.sum(inputs * weights, axis=self.spatial_axes)
+            maximum = ops.max(ops.where(mask, inputs, lowest), axis=self.spatial_axes)
+            # A fully masked sample has no maximum: its squeeze is 0, as the
+            # average's is, rather than -inf, which would make the gate NaN.
+            seen = ops.any(mask, axis=self.spatial_axes)
+            return ops.where(seen, maximum, ops.zeros_like(maximum))
+        # Sum in float32 at least, as `ops.mean` does: in float16 a few
+        # thousand steps of moderate values overflow 65,504.
+        dtype = keras.backend.result_type(inputs.dtype, "float32")
+        weights = ops.cast(mask, dtype)
+        total = ops.sum(ops.cast(inputs, dtype) * weights, axis=self.spatial_axes)
         count = ops.sum(weights, axis=self.spatial_axes)
-        return total / ops.maximum(count, 1)
+        return ops.cast(total / ops.maximum(count, 1.0), inputs.dtype)
 
     def call(self, inputs, mask=None):
         scale = ops.reshape(self.excitation(inputs, mask), self._gate_shape)
@@ -196,24 +209,14 @@ class BaseSqueezeExcite(keras.layers.Layer):
                 "ratio": self.ratio,
                 "units": self.units,
                 "divisor": self.divisor,
+                "round_limit": self.round_limit,
                 "activation": keras.activations.serialize(self.activation),
                 "gate": self.gate,
                 "gate_scale": self.gate_scale,
                 "squeeze": self.squeeze,
                 "data_format": self.data_format,
                 "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": keras.regularizers.serialize(
-                    self.kernel_regularizer
-                ),
-                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": keras.constraints.serialize(
-                    self.kernel_constraint
-                ),
-                "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+                **weight_arguments_config(self),
             }
         )
         return config

@@ -4,44 +4,107 @@ from __future__ import annotations
 
 import math
 
+DEFAULT_ROUND_LIMIT = 0.9
 
-def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
-    """Rounds `value` to the nearest multiple of `divisor`, never below it.
 
-    The rounding of timm's `make_divisible` and TF Model Garden's
-    `make_divisible`/`divisible_by` (and `keras.applications.MobileNetV3`'s
-    `_depth`): nearest multiple, at least `min_value` (default `divisor`), and
-    bumped up one step when rounding down would lose more than 10%.
+def make_divisible(
+    value: float,
+    divisor: int,
+    min_value: int | None = None,
+    round_limit: float = DEFAULT_ROUND_LIMIT,
+) -> int:
+    """Rounds `value` to a multiple of `divisor`, never below `min_value`.
+
+    The rule of timm's `make_divisible` (TF Model Garden's
+    `make_divisible`/`divisible_by` and `keras.applications.MobileNetV3`'s
+    `_depth` are the same rule with `round_limit=0.9`):
+
+    1. `rounded` is the multiple of `divisor` nearest to `value` (halves round
+       up), `int(value + divisor / 2) // divisor * divisor`;
+    2. `rounded` is raised to `min_value` if below it;
+    3. if `rounded < round_limit * value`, one `divisor` is added.
+
+    With the default `round_limit=0.9`, step 3 bumps the width up one step
+    when rounding down would lose more than 10% (EfficientNet, MobileNetV3).
+    With `round_limit=0.0` step 3 never applies: that is the rounding of
+    timm's `SEModule` (`make_divisible(channels * rd_ratio, rd_divisor,
+    round_limit=0.)`).
+
+    Args:
+        value: the width to round, e.g. `channels / ratio`.
+        divisor: positive int, the result is a multiple of it.
+        min_value: the smallest result; `None` means `divisor`.
+        round_limit: number in [0, 1), the threshold of step 3.
+            Defaults to 0.9.
+
+    Returns:
+        The rounded width, a positive multiple of `divisor`.
+
+    Example:
+
+    >>> keras_se.layers.make_divisible(9.0, 8)
+    16
+    >>> keras_se.layers.make_divisible(9.0, 8, round_limit=0.0)
+    8
     """
     min_value = divisor if min_value is None else min_value
     rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
+    if rounded < round_limit * value:
         rounded += divisor
     return rounded
 
 
 def bottleneck_units(
-    channels: int, ratio: int, units: int | None = None, divisor: int = 1
+    channels: int,
+    ratio: float,
+    units: int | None = None,
+    divisor: int = 1,
+    round_limit: float = DEFAULT_ROUND_LIMIT,
 ) -> int:
     """Returns the number of units of the SE bottleneck.
 
     Args:
         channels: the channel count of the tensor the block gates.
-        ratio: the reduction ratio `r` of the paper.
+        ratio: positive number, the reduction ratio `r` of the paper: the
+            width is `channels / ratio` before rounding. A float is allowed
+            (`ratio=0.5` doubles the width); a quotient within float
+            rounding (1e-9, relative) of an integer counts as that integer,
+            so 3 channels with `ratio=0.1` give 30 units, not 29.
         units: an absolute width; when given it overrides `ratio` and is
             used as is.
-        divisor: with `divisor=1` the width is `channels // ratio`, the
-            paper's `C / r`, and at least 1: a block never has a 0-wide
-            bottleneck (e.g. 8 channels with `ratio=16` give 1 unit). With
-            `divisor > 1` the width is `channels / ratio` rounded by
-            `make_divisible`, which reproduces the SE blocks of MobileNetV3
-            and EfficientNet-style models.
+        divisor: with `divisor=1` the width is `floor(channels / ratio)`,
+            the paper's `C / r` (`channels // ratio` for an int `ratio`),
+            and at least 1: a block never has a 0-wide bottleneck (e.g. 8
+            channels with `ratio=16` give 1 unit). With `divisor > 1` the
+            width is `make_divisible(channels / ratio, divisor,
+            round_limit=round_limit)`: the multiple of `divisor` nearest to
+            `channels / ratio` (halves round up), at least `divisor`, plus
+            one `divisor` when that is below `round_limit * channels / ratio`.
+        round_limit: number in [0, 1), used only with `divisor > 1`. The
+            default 0.9 reproduces the SE blocks of MobileNetV3 and
+            EfficientNet-style models; 0.0 reproduces timm's `SEModule`
+            (whose default `rd_divisor` is 8). With `rd_divisor=1` timm
+            rounds `channels * rd_ratio` to the nearest integer where
+            `divisor=1` here floors it: pass `units` to match it there.
 
     Returns:
         The bottleneck width, a positive integer.
+
+    Example:
+
+    >>> keras_se.layers.bottleneck_units(36, 4, divisor=8)
+    16
+    >>> keras_se.layers.bottleneck_units(36, 4, divisor=8, round_limit=0.0)
+    8
     """
     if units is not None:
         return units
+    if divisor == 1 and isinstance(ratio, int):
+        return max(1, channels // ratio)
+    width = channels / ratio
+    nearest = round(width)
+    if math.isclose(width, nearest, rel_tol=1e-9):
+        width = nearest
     if divisor == 1:
-        return max(1, math.floor(channels / ratio))
-    return make_divisible(channels / ratio, divisor)
+        return max(1, math.floor(width))
+    return make_divisible(width, divisor, round_limit=round_limit)

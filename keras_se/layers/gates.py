@@ -22,6 +22,10 @@ GATES: dict[str, Callable] = {
     "relu": ops.relu,
 }
 
+# The gates that are exactly 1 at `2 * gate(0)`: with `gate_scale=2` and a
+# zero-initialised last step, a block with one of them starts as the identity.
+IDENTITY_GATES = ("sigmoid", "hard_sigmoid")
+
 
 def get_gate(name: str) -> Callable:
     """Returns the gate function registered under `name`.

@@ -22,15 +22,24 @@ class SqueezeExcite3D(BaseSqueezeExcite):
     the paper's squeeze is the mean, `1 / (D*H*W)`, and so is this layer's.
 
     Args:
-        ratio: positive int, the reduction ratio `r`: the bottleneck has
-            `channels // ratio` units (at least 1). Defaults to 16.
+        ratio: positive number, the reduction ratio `r`: the bottleneck has
+            `floor(channels / ratio)` units (at least 1), `channels // ratio`
+            for an int. A float is allowed: `ratio=0.5` doubles the width.
+            Defaults to 16.
         units: positive int or `None`, an absolute bottleneck width that
             overrides `ratio`. Defaults to `None`.
         divisor: positive int. With `divisor > 1` the width
-            `channels / ratio` is rounded to the nearest multiple of
-            `divisor`, never below `divisor` (timm's `rd_divisor`, TF
-            Model Garden's `divisible_by`): `divisor=8` reproduces the SE
-            blocks of MobileNetV3. Defaults to 1.
+            `v = channels / ratio` is rounded by
+            `keras_se.layers.make_divisible`: the multiple of `divisor`
+            nearest to `v` (halves round up), at least `divisor`, plus one
+            `divisor` when that is below `round_limit * v`. Defaults to 1.
+        round_limit: number in [0, 1), used only with `divisor > 1`. The
+            default 0.9 (bump up when rounding down would lose more than
+            10%) is timm's and TF Model Garden's `make_divisible`:
+            `ratio=4, divisor=8` reproduces the SE blocks of MobileNetV3.
+            `round_limit=0.0` never bumps, the rounding of timm's
+            `SEModule` (`rd_divisor=8` with `rd_ratio=1/16` is `ratio=16,
+            divisor=8, round_limit=0.0`). Defaults to 0.9.
         activation: the activation between the two steps, any Keras
             activation. Defaults to `"relu"`.
         gate: `"sigmoid"` (the paper's), `"hard_sigmoid"` (MobileNetV3's,
@@ -49,13 +58,18 @@ class SqueezeExcite3D(BaseSqueezeExcite):
         use_bias: whether the two steps have biases. Defaults to `True`.
         kernel_initializer, bias_initializer, kernel_regularizer,
         bias_regularizer, kernel_constraint, bias_constraint: as in
-            `keras.layers.Dense`, for both steps.
+            `keras.layers.Dense`, for both steps. Each step gets its own
+            initializer instance, so the two never start with the same
+            values; a seeded initializer seeds `reduce` with `seed` and
+            `expand` with `seed + 1`.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
         inputs: a 5D tensor.
         mask: optional boolean mask over the spatial axes (a sequence's
             padding mask): masked positions are left out of the squeeze.
+            A sample whose positions are all masked squeezes to 0, with
+            `squeeze="avg"` and `squeeze="max"` alike.
 
     Input shape:
         `(batch, depth, height, width, channels)` with `"channels_last"`,

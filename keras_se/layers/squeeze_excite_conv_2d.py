@@ -7,11 +7,29 @@ from collections.abc import Callable
 import keras
 
 from keras_se._validation import (
+    check_bool,
     check_positive_int,
-    get_keras_object,
     resolve_data_format,
 )
+from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT
 from keras_se.layers.squeeze_excite_2d import SqueezeExcite2D
+from keras_se.layers.weight_arguments import (
+    fresh_initializer,
+    set_weight_arguments,
+    weight_arguments_config,
+)
+
+# What the block hands to its SE block as is (and reads back for its config).
+SE_ARGUMENTS = (
+    "ratio",
+    "units",
+    "divisor",
+    "round_limit",
+    "activation",
+    "gate",
+    "gate_scale",
+    "squeeze",
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
@@ -28,12 +46,19 @@ class SqueezeExciteConv2D(keras.layers.Layer):
         kernel_size: positive int, the convolution's square window.
             Defaults to 3.
         residual: whether to add the input to the output. Defaults to `False`.
-        ratio, units, divisor, activation, gate, squeeze: passed to the
-            `SqueezeExcite2D` block; see there.
+        ratio, units, divisor, round_limit, activation, gate, gate_scale,
+        squeeze: passed to the `SqueezeExcite2D` block, with the same
+            defaults; see there.
         data_format: `"channels_last"` or `"channels_first"`; `None` means
             `keras.config.image_data_format()` at construction.
+        use_bias: whether the convolution and the SE block's two steps have
+            biases. Defaults to `True`.
         kernel_initializer, bias_initializer, kernel_regularizer,
-        bias_regularizer: for the convolution and the SE block's steps.
+        bias_regularizer, kernel_constraint, bias_constraint: as in
+            `keras.layers.Conv2D`, for the convolution and the SE block's
+            two steps. Each of the three gets its own initializer instance
+            (a seeded one is re-seeded with `seed`, `seed + 1` and
+            `seed + 2`), so no two of them start with the same values.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -63,49 +88,59 @@ class SqueezeExciteConv2D(keras.layers.Layer):
         filters: int,
         kernel_size: int = 3,
         residual: bool = False,
-        ratio: int = 16,
+        ratio: float = 16,
         units: int | None = None,
         divisor: int = 1,
+        round_limit: float = DEFAULT_ROUND_LIMIT,
         activation: str | Callable | None = "relu",
         gate: str = "sigmoid",
+        gate_scale: float = 1.0,
         squeeze: str = "avg",
         data_format: str | None = None,
+        use_bias: bool = True,
         kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
         bias_initializer: str | keras.initializers.Initializer = "zeros",
         kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
         bias_regularizer: str | keras.regularizers.Regularizer | None = None,
+        kernel_constraint: str | keras.constraints.Constraint | None = None,
+        bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         self.filters = check_positive_int("filters", filters)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
-        if not isinstance(residual, bool):
-            raise ValueError(
-                f"`residual` must be True or False. Received: residual={residual!r}"
-            )
-        self.residual = residual
+        self.residual = check_bool("residual", residual)
         self.data_format = resolve_data_format(data_format)
-        self.kernel_initializer = get_keras_object(
-            "kernel_initializer", kernel_initializer
+        self.use_bias = check_bool("use_bias", use_bias)
+        set_weight_arguments(
+            self,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
         )
-        self.bias_initializer = get_keras_object("bias_initializer", bias_initializer)
-        self.kernel_regularizer = get_keras_object(
-            "kernel_regularizer", kernel_regularizer
-        )
-        self.bias_regularizer = get_keras_object("bias_regularizer", bias_regularizer)
         super().__init__(**kwargs)
         # Made here, not in `build`, so bad SE arguments fail at construction.
+        # The SE block re-seeds its second step with its seed + 1: offset 1
+        # here keeps both of its steps apart from the convolution (offset 0).
         self.se = SqueezeExcite2D(
             ratio=ratio,
             units=units,
             divisor=divisor,
+            round_limit=round_limit,
             activation=activation,
             gate=gate,
+            gate_scale=gate_scale,
             squeeze=squeeze,
             data_format=self.data_format,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            use_bias=self.use_bias,
+            kernel_initializer=fresh_initializer(self.kernel_initializer, 1),
+            bias_initializer=fresh_initializer(self.bias_initializer, 1),
             kernel_regularizer=self.kernel_regularizer,
             bias_regularizer=self.bias_regularizer,
+            kernel_constraint=self.kernel_constraint,
+            bias_constraint=self.bias_constraint,
             dtype=self.dtype_policy,
             name="se",
         )
@@ -114,10 +149,13 @@ class SqueezeExciteConv2D(keras.layers.Layer):
             kernel_size,
             padding="same",
             data_format=self.data_format,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            use_bias=self.use_bias,
+            kernel_initializer=fresh_initializer(self.kernel_initializer, 0),
+            bias_initializer=fresh_initializer(self.bias_initializer, 0),
             kernel_regularizer=self.kernel_regularizer,
             bias_regularizer=self.bias_regularizer,
+            kernel_constraint=self.kernel_constraint,
+            bias_constraint=self.bias_constraint,
             dtype=self.dtype_policy,
             name="conv",
         )
@@ -146,26 +184,16 @@ class SqueezeExciteConv2D(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
+        se_config = self.se.get_config()
         config.update(
             {
                 "filters": self.filters,
                 "kernel_size": self.kernel_size,
                 "residual": self.residual,
-                "ratio": self.se.ratio,
-                "units": self.se.units,
-                "divisor": self.se.divisor,
-                "activation": keras.activations.serialize(self.se.activation),
-                "gate": self.se.gate,
-                "squeeze": self.se.squeeze,
+                **{name: se_config[name] for name in SE_ARGUMENTS},
                 "data_format": self.data_format,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": keras.regularizers.serialize(
-                    self.kernel_regularizer
-                ),
-                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "use_bias": self.use_bias,
+                **weight_arguments_config(self),
             }
         )
         return config

@@ -18,8 +18,22 @@ import keras
 # (layer or operation name, call index, output index): Keras's `keras_history`.
 TensorRef = tuple[str, int, int]
 
+# Every Keras convolution layer: Grad-CAM may look at any of them.
+CONV_LAYERS = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+)
+# The surgery puts SE blocks after the 2D ones, by config class name.
 CONV_CLASSES = frozenset(
-    {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"}
+    layer.__name__ for layer in CONV_LAYERS if "2D" in layer.__name__
 )
 # Layers that finish a conv "unit": SE goes after them when they follow a conv.
 FOLLOWER_CLASSES = frozenset(

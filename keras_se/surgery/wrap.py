@@ -9,8 +9,13 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from keras_se._validation import check_choice, check_positive_int
+from keras_se._validation import (
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+)
 from keras_se.layers import SqueezeExcite2D
+from keras_se.layers.gates import GATES, IDENTITY_GATES
 from keras_se.surgery.checks import check_model, check_stages, resolve_stages
 from keras_se.surgery.graph import ModelGraph
 from keras_se.surgery.placement import (
@@ -20,8 +25,6 @@ from keras_se.surgery.placement import (
     plan_sites,
     validate_placement,
 )
-
-IDENTITY_GATES = ("sigmoid", "hard_sigmoid")
 
 
 @dataclass
@@ -40,7 +43,7 @@ class _Options:
 
 def wrap_with_se(
     model: keras.Model,
-    ratio: int = 16,
+    ratio: float = 16,
     placement: PlacementArg = "auto",
     identity_init: bool = True,
     position: str = "standard",
@@ -98,7 +101,8 @@ def wrap_with_se(
     Args:
         model: a Functional or Sequential Keras model (nested models inside
             it are rewritten too). Subclassed models cannot be rewritten.
-        ratio: the reduction ratio of every inserted block.
+        ratio: positive number, the reduction ratio of every inserted block;
+            see `SqueezeExcite2D`.
         placement: where the blocks go; see above.
         identity_init: start the blocks as the identity; see above.
         position: for `placement="residual"`, one of `"standard"`, `"pre"`,
@@ -132,13 +136,11 @@ def wrap_with_se(
     16
     """
     check_model(model)
-    check_positive_int("ratio", ratio)
+    check_positive_number("ratio", ratio)
     check_positive_int("units", units, allow_none=True)
     check_positive_int("divisor", divisor)
     check_choice("position", position, POSITIONS)
-    gates = (
-        IDENTITY_GATES if identity_init else ("sigmoid", "hard_sigmoid", "tanh", "relu")
-    )
+    gates = IDENTITY_GATES if identity_init else tuple(GATES)
     if identity_init and gate not in IDENTITY_GATES:
         raise ValueError(
             f"`gate` must be one of {IDENTITY_GATES} with identity_init=True (only "

@@ -1,5 +1,14 @@
-"""KerasTuner search over SE placement and shape, on one machine or many."""
+"""KerasTuner search over SE placement and shape, on one machine or many.
 
+`SEHyperModel` works with any KerasTuner tuner. For a search spread over a
+chief and workers (KerasTuner's `KERASTUNER_*` variables), every process
+builds its tuner with `make_tuner` and runs its part with `run_search`;
+`role()` tells a script which part it plays. The leases that make that search
+survive a dead worker or chief live in `keras_se.tuning.leases`, and the
+KerasTuner internals they need in `keras_se.tuning.compat`.
+"""
+
+from keras_se.tuning.distributed import make_tuner, role, run_search
 from keras_se.tuning.hypermodel import (
     HP_GATE,
     HP_LEARNING_RATE,
@@ -10,7 +19,6 @@ from keras_se.tuning.hypermodel import (
     PARAMS_ADDED,
     SEHyperModel,
 )
-from keras_se.tuning.leases import Heartbeat, LeasedOracleMixin, add_leases
 
 __all__ = [
     "HP_GATE",
@@ -20,8 +28,8 @@ __all__ = [
     "HP_RATIO",
     "HP_STAGES",
     "PARAMS_ADDED",
-    "Heartbeat",
-    "LeasedOracleMixin",
     "SEHyperModel",
-    "add_leases",
+    "make_tuner",
+    "role",
+    "run_search",
 ]

@@ -10,18 +10,31 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 
 import keras_tuner
 
-from keras_se.tuning.leases import Heartbeat, add_leases, read_saved_state
+from keras_se.tuning.compat import (
+    add_oracle_servicer,
+    check_internals,
+    servicer_stop_requested,
+    set_worker_stub,
+    worker_stub,
+)
+from keras_se.tuning.leases import FINISHED, Heartbeat, add_leases, read_saved_state
 
 ROLE_VARIABLE = "KERASTUNER_TUNER_ID"
 
 
 def role() -> str:
-    """`"chief"`, `"worker"` or `"single"` (no distribution), from the environment."""
+    """This process's part in a search, from KerasTuner's environment variables.
+
+    Returns:
+        `"single"` without `KERASTUNER_ORACLE_IP` (no distribution),
+        `"chief"` when `KERASTUNER_TUNER_ID` names the chief, else `"worker"`.
+    """
     if "KERASTUNER_ORACLE_IP" not in os.environ:
         return "single"
     if "chief" in os.environ.get(ROLE_VARIABLE, ""):
@@ -30,24 +43,81 @@ def role() -> str:
 
 
 def make_tuner(
-    tuner_class, hypermodel, project_dir_of, overwrite, lease_seconds, **kwargs
-):
+    tuner_class: type[keras_tuner.Tuner],
+    hypermodel: keras_tuner.HyperModel,
+    *,
+    directory: str | os.PathLike,
+    project_name: str,
+    overwrite: bool = False,
+    lease_seconds: float = 30.0,
+    project_dir_of: Callable[[str, str], Path] | None = None,
+    **tuner_kwargs,
+) -> keras_tuner.Tuner:
     """Builds the tuner for this process's role; the chief's oracle gets leases.
 
-    Workers never overwrite (they would empty the shared directory); a chief
-    started with `overwrite=False` resumes, keeping running trials with their
-    workers.
+    Every process of a search calls it with the same arguments. Workers never
+    overwrite (they would empty the shared directory); a chief started with
+    `overwrite=False` resumes, keeping running trials with their workers.
+
+    Args:
+        tuner_class: a KerasTuner tuner, e.g. `keras_tuner.RandomSearch`.
+        hypermodel: what the tuner searches, e.g. an `SEHyperModel`.
+        directory: the folder all processes share.
+        project_name: the search's folder inside `directory`.
+        overwrite: start afresh instead of resuming.
+        lease_seconds: how long a worker may go without a heartbeat before
+            the chief gives its trial to another.
+        project_dir_of: where the project lives, from `directory` and
+            `project_name`; by default `directory/project_name`, as in
+            KerasTuner.
+        **tuner_kwargs: passed to `tuner_class` (`objective`, `max_trials`...).
+
+    Returns:
+        The tuner, for `run_search`.
+
+    Raises:
+        KerasTunerInternalsError: in a distributed search, when the installed
+            KerasTuner lacks an internal the leases need.
+
+    Example:
+
+    >>> from keras_se.demo.model import build_digits_cnn
+    >>> from keras_se.tuning import SEHyperModel, make_tuner
+    >>> tuner = make_tuner(
+    ...     keras_tuner.RandomSearch,
+    ...     SEHyperModel(lambda: build_digits_cnn(se=False)),
+    ...     directory=tmp_dir,
+    ...     project_name="search",
+    ...     objective="val_accuracy",
+    ...     max_trials=2,
+    ... )
+    >>> type(tuner).__name__
+    'RandomSearch'
     """
     current = role()
+    if current != "single":
+        check_internals()
     overwrite = overwrite and current != "worker"
-    project_dir = project_dir_of(kwargs["directory"], kwargs["project_name"])
-    saved = None if overwrite else read_saved_state(project_dir)
-    tuner = tuner_class(hypermodel, overwrite=overwrite, **kwargs)
+    project_dir = (project_dir_of or _project_dir)(directory, project_name)
+    saved = None
+    if current == "chief" and not overwrite:
+        saved = read_saved_state(project_dir)
+    tuner = tuner_class(
+        hypermodel,
+        directory=directory,
+        project_name=project_name,
+        overwrite=overwrite,
+        **tuner_kwargs,
+    )
     if current == "chief":
         add_leases(tuner.oracle, lease_seconds, project_dir)
         if saved is not None:
             tuner.oracle.restore_leases(saved)
     return tuner
+
+
+def _project_dir(directory, project_name: str) -> Path:
+    return Path(directory) / project_name
 
 
 def serve_chief(tuner, poll_seconds: float = 0.5) -> None:
@@ -58,14 +128,11 @@ def serve_chief(tuner, poll_seconds: float = 0.5) -> None:
     gRPC servicer is KerasTuner's own.
     """
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
     oracle = tuner.oracle
     tuner.save()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer = add_oracle_servicer(server, oracle)
     address = (
         f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
     )
@@ -76,11 +143,8 @@ def serve_chief(tuner, poll_seconds: float = 0.5) -> None:
             time.sleep(poll_seconds)
             for trial_id in oracle.expire_dead_leases():
                 print(f"[chief] worker lost: trial {trial_id} queued again", flush=True)
-            finished = sum(
-                t.status in ("COMPLETED", "FAILED") for t in oracle.trials.values()
-            )
             if (
-                servicer.stop_triggered or finished >= oracle.max_trials
+                servicer_stop_requested(servicer) or _all_trials_ended(oracle)
             ) and oracle.is_done():
                 break
     finally:
@@ -88,20 +152,37 @@ def serve_chief(tuner, poll_seconds: float = 0.5) -> None:
 
 
 def _all_trials_ended(oracle) -> bool:
-    ended = sum(t.status in ("COMPLETED", "FAILED") for t in oracle.trials.values())
+    # Hyperband's oracle has no `max_trials`: only the servicer tells its end.
+    ended = sum(t.status in FINISHED for t in oracle.trials.values())
     return bool(oracle.max_trials) and ended >= oracle.max_trials
 
 
 def run_search(
-    tuner, project_dir: Path, heartbeat_seconds: float, **search_kwargs
+    tuner: keras_tuner.Tuner,
+    project_dir: str | os.PathLike | None = None,
+    heartbeat_seconds: float = 2.0,
+    **search_kwargs,
 ) -> None:
-    """Runs this process's part of the search: serve (chief) or trials (others)."""
+    """Runs this process's part of a search made by `make_tuner`.
+
+    The chief serves the oracle until every trial has ended; a worker (or a
+    single process) runs trials with `tuner.search(**search_kwargs)`, its
+    heartbeat going all the while.
+
+    Args:
+        tuner: what `make_tuner` returned.
+        project_dir: the search's folder; by default the tuner's.
+        heartbeat_seconds: how often a worker shows it is alive; well below
+            the chief's `lease_seconds`.
+        **search_kwargs: passed to `tuner.search` (`x`, `y`, `epochs`...).
+    """
     if role() == "chief":
         serve_chief(tuner)
         return
+    project_dir = Path(project_dir if project_dir is not None else tuner.project_dir)
     tuner_id = os.environ.get(ROLE_VARIABLE, "tuner0")
     if role() == "worker":
-        tuner.oracle.stub = RetryingStub(tuner.oracle.stub)
+        set_worker_stub(tuner.oracle, RetryingStub(worker_stub(tuner.oracle)))
     with Heartbeat(project_dir, tuner_id, heartbeat_seconds):
         tuner.search(**search_kwargs)
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import keras
 import keras_tuner
 
-from keras_se.surgery import describe, wrap_with_se
+from keras_se.layers import IDENTITY_GATES
+from keras_se.surgery import PLACEMENTS, POSITIONS, describe, wrap_with_se
 from keras_se.surgery.graph import ModelGraph
 
 HP_RATIO = "se_ratio"
@@ -19,9 +20,13 @@ HP_LEARNING_RATE = "learning_rate"
 PARAMS_ADDED = "params_added"
 
 RATIOS = (4, 8, 16, 32)
-POSITIONS = ("standard", "pre", "identity", "post")
 STAGE_CHOICES = {"all": None, "last": [-1], "last_two": [-2, -1]}
-GATES = ("sigmoid", "hard_sigmoid")
+# The searched values are subsets of surgery's and the layers' own: "auto" is
+# not a placement of its own (it picks "residual" or "conv"), and the gates
+# are those a block can start as the identity with (the paper's tanh and relu
+# ablations do worse than the sigmoid).
+SEARCHED_PLACEMENTS = tuple(p for p in PLACEMENTS if p != "auto")
+SEARCHED_GATES = IDENTITY_GATES
 
 
 class SEHyperModel(keras_tuner.HyperModel):
@@ -59,7 +64,7 @@ class SEHyperModel(keras_tuner.HyperModel):
 
     Example:
 
-    >>> from keras_se.models import build_digits_cnn
+    >>> from keras_se.demo.model import build_digits_cnn
     >>> from keras_se.tuning import SEHyperModel
     >>> hypermodel = SEHyperModel(lambda: build_digits_cnn(se=False))
     >>> hp = keras_tuner.HyperParameters()
@@ -100,12 +105,21 @@ class SEHyperModel(keras_tuner.HyperModel):
         return self.base()
 
     def placements(self, model: keras.Model) -> list[str]:
+        """The placements to search for `model`; the first is the default.
+
+        `"residual"` only when the model has residual units; the default is
+        what `wrap_with_se(placement="auto")` would pick.
+        """
         if self._has_residual_units is None:
             graph = ModelGraph.from_model(model)
             self._has_residual_units = any(True for _ in graph.residual_merges())
-        if self._has_residual_units:
-            return ["residual", "stage_end", "conv"]
-        return ["conv", "stage_end"]
+        default = "residual" if self._has_residual_units else "conv"
+        others = [
+            p
+            for p in SEARCHED_PLACEMENTS
+            if p != default and (self._has_residual_units or p != "residual")
+        ]
+        return [default, *others]
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         base = self._base_model()
@@ -117,7 +131,7 @@ class SEHyperModel(keras_tuner.HyperModel):
             with hp.conditional_scope(HP_PLACEMENT, ["residual"]):
                 position = hp.Choice(HP_POSITION, list(POSITIONS))
         stages_choice = hp.Choice(HP_STAGES, list(STAGE_CHOICES))
-        gate = hp.Choice(HP_GATE, list(GATES))
+        gate = hp.Choice(HP_GATE, list(SEARCHED_GATES))
         learning_rate = self.learning_rate
         if self.tune_learning_rate:
             learning_rate = hp.Float(HP_LEARNING_RATE, 1e-4, 1e-2, sampling="log")

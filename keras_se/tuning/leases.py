@@ -21,10 +21,15 @@ import json
 import os
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 import keras_tuner
+
+from keras_se.tuning.compat import (
+    ensure_display_knows_trial,
+    mix_into_oracle,
+    retry_queue,
+)
 
 HEARTBEAT_FOLDER = "heartbeats"
 FINISHED = ("COMPLETED", "FAILED")
@@ -60,8 +65,7 @@ class LeasedOracleMixin:
         # A trial started before a chief restart may be missing from the
         # display's state (KerasTuner saves before it records the start), and
         # the display would then fail the end of the trial half-way.
-        self._display.trial_start.setdefault(trial.trial_id, datetime.now())
-        self._display.trial_number.setdefault(trial.trial_id, len(self.trials))
+        ensure_display_knows_trial(self, trial.trial_id, len(self.trials))
         super().end_trial(trial)
         self._release(trial.trial_id)
         # KerasTuner saves before the trial leaves the running list; save again.
@@ -71,13 +75,15 @@ class LeasedOracleMixin:
         for tuner_id, ongoing in list(self.ongoing_trials.items()):
             if ongoing.trial_id == trial_id:
                 self.ongoing_trials.pop(tuner_id)
-        if trial_id in self._retry_queue and self.trials[trial_id].status in FINISHED:
-            self._retry_queue.remove(trial_id)
+        queue = retry_queue(self)
+        if trial_id in queue and self.trials[trial_id].status in FINISHED:
+            queue.remove(trial_id)
 
     def _drop_finished_from_retry_queue(self) -> None:
-        self._retry_queue[:] = [
+        queue = retry_queue(self)
+        queue[:] = [
             trial_id
-            for trial_id in self._retry_queue
+            for trial_id in queue
             if self.trials[trial_id].status not in FINISHED
         ]
 
@@ -93,13 +99,14 @@ class LeasedOracleMixin:
     def expire_dead_leases(self) -> list[str]:
         """Queues again the trials of workers whose heartbeat stopped."""
         expired = []
+        queue = retry_queue(self)
         for tuner_id, trial in list(self.ongoing_trials.items()):
             if self.is_alive(tuner_id):
                 continue
             self.ongoing_trials.pop(tuner_id)
             self.tuner_ids.discard(tuner_id)
-            if trial.status not in FINISHED and trial.trial_id not in self._retry_queue:
-                self._retry_queue.append(trial.trial_id)
+            if trial.status not in FINISHED and trial.trial_id not in queue:
+                queue.append(trial.trial_id)
                 expired.append(trial.trial_id)
         for tuner_id in list(self.tuner_ids):
             if not self.is_alive(tuner_id):
@@ -113,7 +120,7 @@ class LeasedOracleMixin:
     def is_done(self) -> bool:
         return (
             not self.ongoing_trials
-            and not self._retry_queue
+            and not retry_queue(self)
             and not any(self.is_alive(tuner_id) for tuner_id in self.tuner_ids)
         )
 
@@ -127,12 +134,13 @@ class LeasedOracleMixin:
         again, whatever the oracle's state said.
         """
         now = time.time()
+        queue = retry_queue(self)
         for tuner_id, trial_id in saved_state.get("ongoing_trials", {}).items():
             trial = self.trials.get(trial_id)
             if trial is None:
                 continue
-            if trial_id in self._retry_queue:
-                self._retry_queue.remove(trial_id)
+            if trial_id in queue:
+                queue.remove(trial_id)
             if trial.status in FINISHED:
                 if trial_id not in self.end_order:
                     self.end_order.append(trial_id)
@@ -151,9 +159,7 @@ def add_leases(oracle, lease_seconds: float, project_dir: Path) -> None:
     The oracle's class becomes a subclass of itself with `LeasedOracleMixin`,
     so RandomSearch, BayesianOptimization and Hyperband oracles all get it.
     """
-    base = type(oracle)
-    if not issubclass(base, LeasedOracleMixin):
-        oracle.__class__ = type(f"Leased{base.__name__}", (LeasedOracleMixin, base), {})
+    mix_into_oracle(oracle, LeasedOracleMixin)
     oracle.init_leases(lease_seconds, Path(project_dir) / HEARTBEAT_FOLDER)
 
 

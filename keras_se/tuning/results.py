@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from keras_se._atomic import write_bytes_atomically
+from keras_se.saving.atomic import write_bytes_atomically
 from keras_se.tuning.hypermodel import (
     HP_GATE,
     HP_PLACEMENT,

@@ -85,7 +85,7 @@ def excitation_model(model: keras.Model, include_outputs: bool = False) -> keras
 
     Example:
 
-    >>> model = keras_se.models.build_digits_cnn()
+    >>> model = keras_se.demo.model.build_digits_cnn()
     >>> gates = keras_se.viz.excitation_model(model)
     >>> [tuple(output.shape) for output in gates.outputs]
     [(None, 32), (None, 64)]
@@ -155,8 +155,8 @@ def excitations(
 
     Example:
 
-    >>> model = keras_se.models.build_digits_cnn()
-    >>> _, test = keras_se.data.load_digits()
+    >>> model = keras_se.demo.model.build_digits_cnn()
+    >>> _, test = keras_se.demo.data.load_digits()
     >>> blocks = keras_se.viz.excitations(model, test.x, test.y, verbose=0)
     >>> [(b.name, b.per_class.shape) for b in blocks]
     [('stage1_se', (10, 32)), ('stage2_se', (10, 64))]

@@ -1,8 +1,10 @@
-"""`keras-se explain` and the pictures `keras-se train` writes at its end."""
+"""The pictures `keras-se explain` and `keras-se train` write.
+
+A heatmap grid and the excitation plots of a model, and their summary.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -21,7 +23,6 @@ METHOD_LABELS = {
     "gradcam++": "Grad-CAM++",
     "saliency": "Saliency",
 }
-DATASETS = ("digits",)
 # The Grad-CAM grid is chosen from this many samples per image shown, so a
 # large dataset is not predicted in full just to pick 16 images.
 POOL_PER_SAMPLE = 50
@@ -77,14 +78,15 @@ def write_explanations(
 
     Example:
 
-    >>> from keras_se.models import build_digits_cnn
-    >>> _, test = keras_se.data.load_digits()
+    >>> from keras_se.demo.model import build_digits_cnn
+    >>> _, test = keras_se.demo.data.load_digits()
     >>> paths = keras_se.viz.write_explanations(
     ...     build_digits_cnn(), test.x, test.y, tmp_dir, verbose=0)
     >>> [path.name for path in paths]
     ['gradcam.png', 'excitations.png', 'class_specificity.png', 'excitations.json']
     """
     from keras_se._validation import check_choice, check_positive_int
+    from keras_se.saving.atomic import write_bytes_atomically
     from keras_se.viz import plots
     from keras_se.viz._graph import check_graph_model, inline, is_se_layer
     from keras_se.viz.excitation import excitations
@@ -157,119 +159,9 @@ def write_explanations(
         summary = _summary(model, blocks, grouped, class_names)
         text = json.dumps(summary, indent=2) + "\n"
         paths.append(
-            plots.write_atomically(out_dir / "excitations.json", text.encode())
+            write_bytes_atomically(out_dir / "excitations.json", text.encode())
         )
     return paths
-
-
-def add_explain_parser(subparsers) -> None:
-    """Adds the `explain` command to an argparse subparsers object.
-
-    Args:
-        subparsers: what `ArgumentParser.add_subparsers()` returned.
-    """
-    from keras_se.cli import positive_int
-
-    explain = subparsers.add_parser(
-        "explain",
-        help="Grad-CAM and SE excitation plots of a .keras model",
-        description=(
-            "Write a grid of Grad-CAM (or Grad-CAM++, saliency) heatmaps with "
-            "the true and predicted classes, and the mean excitation of every "
-            "SE block per class and channel (the SE paper's figures 6 and 7), "
-            "as PNGs."
-        ),
-    )
-    explain.add_argument("model", metavar="MODEL.keras", help="the model to explain")
-    explain.add_argument(
-        "--out", required=True, metavar="DIR", help="the folder to write the PNGs to"
-    )
-    explain.add_argument("--method", choices=tuple(METHOD_FILES), default="gradcam")
-    explain.add_argument(
-        "--layer",
-        metavar="NAME",
-        help="the Grad-CAM layer (default: the last conv or SE block)",
-    )
-    explain.add_argument(
-        "--samples", type=positive_int, default=16, help="images in the grid"
-    )
-    explain.add_argument(
-        "--dataset",
-        choices=DATASETS,
-        default="digits",
-        help="the data: the test split of the embedded digits",
-    )
-    explain.add_argument(
-        "--data",
-        metavar="FILE.npz",
-        help="your own data instead: arrays `x` (inputs) and `y` (integer "
-        "labels, optional), and optionally `class_names`",
-    )
-    explain.add_argument(
-        "--seed", type=int, default=0, help="the digits split seed (as in train)"
-    )
-    explain.add_argument("--batch-size", type=positive_int, default=64)
-    explain.add_argument("--quiet", action="store_true", help="no progress bar")
-    explain.set_defaults(handler=run_explain)
-
-
-def run_explain(args: argparse.Namespace) -> int:
-    """Runs `keras-se explain`; returns the exit status."""
-    from rich.console import Console
-
-    import keras_se
-    from keras_se.errors import KerasSEError
-
-    console = Console()
-    try:
-        model = keras_se.load_model(args.model, compile=False)
-        x, y, class_names = _load_data(args)
-        expected = tuple(model.inputs[0].shape[1:])
-        if len(expected) != x.ndim - 1 or any(
-            want not in (None, got)
-            for want, got in zip(expected, x.shape[1:], strict=True)
-        ):
-            raise ValueError(
-                f"The model takes inputs of shape {expected}, the data has "
-                f"samples of shape {x.shape[1:]}: pass matching data with --data."
-            )
-        paths = write_explanations(
-            model,
-            x,
-            y,
-            args.out,
-            class_names=class_names,
-            method=args.method,
-            layer=args.layer,
-            samples=args.samples,
-            batch_size=args.batch_size,
-            verbose=0 if args.quiet else "auto",
-        )
-    except (KerasSEError, ValueError, TypeError, OSError, KeyError) as error:
-        message = " ".join(str(error).split())
-        Console(stderr=True).print(
-            f"keras-se explain: error: {message}", soft_wrap=True, markup=False
-        )
-        return 1
-    summary_path = next((p for p in paths if p.suffix == ".json"), None)
-    if summary_path is not None:
-        console.print(_specificity_table(json.loads(summary_path.read_text())))
-    for path in paths:
-        console.print(f"Wrote {path}", soft_wrap=True, markup=False)
-    return 0
-
-
-def _load_data(args):
-    if args.data:
-        with np.load(args.data, allow_pickle=False) as data:
-            x = data["x"]
-            y = data["y"] if "y" in data.files else None
-            names = data["class_names"].tolist() if "class_names" in data else None
-        return x, y, names
-    from keras_se.data import DIGITS_CLASSES, load_digits
-
-    _, test = load_digits(seed=args.seed)
-    return test.x, test.y, [str(c) for c in range(DIGITS_CLASSES)]
 
 
 def _pick(classes: np.ndarray, predicted: np.ndarray, count: int) -> np.ndarray:
@@ -310,20 +202,3 @@ def _summary(model, blocks, grouped, class_names) -> dict:
             for block in blocks
         ],
     }
-
-
-def _specificity_table(summary: dict):
-    from rich.table import Table
-
-    table = Table(title=f"SE blocks of {summary['model']}")
-    table.add_column("block")
-    table.add_column("channels", justify="right")
-    table.add_column("class specificity", justify="right")
-    for block in summary["blocks"]:
-        score = block["class_specificity"]
-        table.add_row(
-            block["name"],
-            str(block["channels"]),
-            "n/a" if score is None else f"{score:.3g}",
-        )
-    return table

@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from keras_se.saving.atomic import write_bytes_atomically
 from keras_se.viz.excitation import BlockExcitation
 
 MAX_LINE_CLASSES = 10
@@ -58,7 +58,7 @@ def plot_heatmaps(
 
     Example:
 
-    >>> from keras_se.models import build_digits_cnn
+    >>> from keras_se.demo.model import build_digits_cnn
     >>> images = np.random.rand(4, 8, 8, 1).astype("float32")
     >>> maps = keras_se.viz.heatmaps(build_digits_cnn(), images)
     >>> keras_se.viz.plot_heatmaps(images, maps, tmp_dir / "grid.png").name
@@ -141,8 +141,8 @@ def plot_excitations(
 
     Example:
 
-    >>> from keras_se.models import build_digits_cnn
-    >>> _, test = keras_se.data.load_digits()
+    >>> from keras_se.demo.model import build_digits_cnn
+    >>> _, test = keras_se.demo.data.load_digits()
     >>> blocks = keras_se.viz.excitations(build_digits_cnn(), test.x, test.y, verbose=0)
     >>> keras_se.viz.plot_excitations(blocks, tmp_dir / "excitations.png").name
     'excitations.png'
@@ -218,8 +218,8 @@ def plot_class_specificity(
 
     Example:
 
-    >>> from keras_se.models import build_digits_cnn
-    >>> _, test = keras_se.data.load_digits()
+    >>> from keras_se.demo.model import build_digits_cnn
+    >>> _, test = keras_se.demo.data.load_digits()
     >>> blocks = keras_se.viz.excitations(build_digits_cnn(), test.x, test.y, verbose=0)
     >>> keras_se.viz.plot_class_specificity(blocks, tmp_dir / "specificity.png").name
     'specificity.png'
@@ -274,33 +274,7 @@ def plot_class_specificity(
 def _save(fig, path, dpi) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    return write_atomically(path, buffer.getvalue())
-
-
-def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
-    """Writes `data` to a temporary file beside `path`, then renames it over.
-
-    A reader never sees half a file, and a killed process leaves the old
-    file (or none), plus at most a hidden `.<name>.*.tmp` file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp creates the file private (0600); a picture is for sharing.
-    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644
-    descriptor, staging = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(staging, mode)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomically(path, buffer.getvalue())
 
 
 def _displayable(image: np.ndarray) -> np.ndarray:

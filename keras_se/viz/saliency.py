@@ -22,23 +22,11 @@ import keras
 import numpy as np
 
 from keras_se._validation import check_choice, check_positive_int
+from keras_se.surgery.graph import CONV_LAYERS
 from keras_se.viz._graph import check_graph_model, inline, is_se_layer, layer_calls
 
 METHODS = ("gradcam", "gradcam++", "saliency")
 TARGET_NAME = "keras_se_viz_target"
-
-CONV_CLASSES = (
-    keras.layers.Conv1D,
-    keras.layers.Conv2D,
-    keras.layers.Conv3D,
-    keras.layers.Conv1DTranspose,
-    keras.layers.Conv2DTranspose,
-    keras.layers.Conv3DTranspose,
-    keras.layers.DepthwiseConv1D,
-    keras.layers.DepthwiseConv2D,
-    keras.layers.SeparableConv1D,
-    keras.layers.SeparableConv2D,
-)
 
 
 def find_target_layer(model: keras.Model) -> str:
@@ -61,7 +49,7 @@ def find_target_layer(model: keras.Model) -> str:
 
     Example:
 
-    >>> from keras_se.models import build_digits_cnn
+    >>> from keras_se.demo.model import build_digits_cnn
     >>> keras_se.viz.find_target_layer(build_digits_cnn())
     'stage2_se'
     """
@@ -69,7 +57,7 @@ def find_target_layer(model: keras.Model) -> str:
     candidates = [
         (layer.name, outputs.shape)
         for layer, _, outputs in layer_calls(model)
-        if isinstance(layer, CONV_CLASSES) or is_se_layer(layer)
+        if isinstance(layer, CONV_LAYERS) or is_se_layer(layer)
     ]
     if not candidates:
         raise ValueError(
@@ -121,7 +109,7 @@ def heatmaps(
 
     Example:
 
-    >>> from keras_se.models import build_digits_cnn
+    >>> from keras_se.demo.model import build_digits_cnn
     >>> images = np.random.rand(3, 8, 8, 1).astype("float32")
     >>> keras_se.viz.heatmaps(build_digits_cnn(), images).shape
     (3, 8, 8)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import keras_se
-from keras_se.data import load_digits
-from keras_se.distribute import CPU_FALLBACK
+from keras_se.demo.data import load_digits
+from keras_se.demo.distribute import CPU_FALLBACK
 from tests.examples.conftest import (
     EXAMPLES,
     OFFLINE,

@@ -1,39 +1,13 @@
-"""Mixed precision reaches the SE sub-layers and the gate stays sane."""
+"""Mixed precision numbers the layer contract (`test_contract.py`) does not cover."""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
-import pytest
 from keras import ops
 
 import keras_se
 from tests.conftest import random_inputs
-from tests.layers.reference import squeeze_excite_reference
-
-
-@pytest.mark.parametrize("gate", ["sigmoid", "hard_sigmoid"])
-def test_layer_policy_reaches_sub_layers(gate):
-    layer = keras_se.SqueezeExcite2D(ratio=4, gate=gate, dtype="mixed_float16")
-    x = random_inputs((2, 6, 6, 16))
-    out = layer(x)
-    assert keras.backend.standardize_dtype(out.dtype) == "float16"
-    for sub_layer in (layer.reduce, layer.expand):
-        assert sub_layer.dtype_policy.name == "mixed_float16"
-        assert sub_layer.compute_dtype == "float16"
-        assert sub_layer.kernel.dtype == "float32"
-    expected = squeeze_excite_reference(x, layer.get_weights(), gate=gate)
-    np.testing.assert_allclose(
-        ops.convert_to_numpy(out).astype("float32"), expected, atol=2e-2, rtol=1e-2
-    )
-
-
-def test_conv_block_policy_reaches_conv_and_se():
-    block = keras_se.SqueezeExciteConv2D(8, dtype="mixed_float16")
-    out = block(random_inputs((1, 4, 4, 8)))
-    assert keras.backend.standardize_dtype(out.dtype) == "float16"
-    assert block.conv.compute_dtype == "float16"
-    assert block.se.reduce.compute_dtype == "float16"
 
 
 def test_large_activations_do_not_overflow_the_squeeze():

@@ -26,6 +26,31 @@ def test_bottleneck_is_positive_and_a_multiple(channels, ratio, divisor):
         assert units >= 0.9 * channels / ratio and units >= divisor
 
 
+@given(
+    channels=st.integers(1, 2048),
+    ratio=st.one_of(st.integers(1, 64), st.floats(0.05, 64.0)),
+    divisor=st.sampled_from([2, 4, 8, 16]),
+    round_limit=st.floats(0.0, 0.99),
+)
+def test_rounding_stays_within_one_divisor(channels, ratio, divisor, round_limit):
+    width = channels / ratio
+    units = bottleneck_units(channels, ratio, divisor=divisor, round_limit=round_limit)
+    assert units % divisor == 0 and units >= divisor
+    assert units >= round_limit * width
+    assert abs(units - width) <= divisor or units == divisor
+    # A higher round_limit only ever bumps more widths up.
+    assert units >= bottleneck_units(channels, ratio, divisor=divisor, round_limit=0.0)
+    assert units <= bottleneck_units(channels, ratio, divisor=divisor, round_limit=0.99)
+
+
+@given(channels=st.integers(1, 2048), ratio=st.floats(0.05, 64.0))
+def test_float_ratio_floors_without_divisor(channels, ratio):
+    units = bottleneck_units(channels, ratio)
+    width = channels / ratio
+    assert units >= 1
+    assert units == max(1, int(width)) or units == round(width)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     batch=st.integers(1, 3),

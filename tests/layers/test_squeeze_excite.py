@@ -159,13 +159,15 @@ def test_divisor_reproduces_mobilenet_v3_se_widths():
         assert bottleneck_units(channels, 4, divisor=8) == conv.filters, conv.name
 
 
-def test_make_divisible_is_a_multiple_and_close():
+@pytest.mark.parametrize("round_limit", [0.9, 0.5, 0.0])
+def test_make_divisible_is_a_multiple_and_close(round_limit):
     for value in np.linspace(0.5, 400, 300):
         for divisor in (1, 4, 8, 16):
-            rounded = make_divisible(value, divisor)
+            rounded = make_divisible(value, divisor, round_limit=round_limit)
             assert rounded % divisor == 0
             assert rounded >= divisor
-            assert rounded >= 0.9 * value
+            assert rounded >= round_limit * value
+            assert rounded <= max(divisor, value + divisor)
 
 
 def test_masked_1d_squeeze_ignores_padding():

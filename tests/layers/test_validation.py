@@ -15,21 +15,57 @@ SE_LAYERS = [
     keras_se.SqueezeExcite3D,
 ]
 BAD_COUNTS = [0, -3, 2.0, 1.5, "16", True, False, None]
+# A float ratio is a ratio: 2.0 and 1.5 are fine.
+BAD_RATIOS = [0, -3, -1.5, 0.0, "16", True, False, None, float("inf"), float("nan")]
+ALL_LAYERS = [*SE_LAYERS, keras_se.SqueezeExciteConv2D]
 
 
-@pytest.mark.parametrize("layer_class", [*SE_LAYERS, keras_se.SqueezeExciteConv2D])
+def required_args(layer_class):
+    return {"filters": 8} if layer_class is keras_se.SqueezeExciteConv2D else {}
+
+
+@pytest.mark.parametrize("layer_class", ALL_LAYERS)
 @pytest.mark.parametrize(
     "argument, value",
-    [(name, value) for name in ("ratio", "divisor") for value in BAD_COUNTS]
+    [("divisor", value) for value in BAD_COUNTS]
     # units=None means "use ratio".
     + [("units", value) for value in BAD_COUNTS if value is not None],
 )
 def test_counts_must_be_positive_ints(layer_class, argument, value):
-    args = {"filters": 8} if layer_class is keras_se.SqueezeExciteConv2D else {}
+    args = required_args(layer_class)
     with pytest.raises(ValueError, match=rf"`{argument}` must be a positive integer"):
         layer_class(**args, **{argument: value})
     with pytest.raises(ValueError, match=re.escape(f"Received: {argument}={value!r}")):
         layer_class(**args, **{argument: value})
+
+
+@pytest.mark.parametrize("layer_class", ALL_LAYERS)
+@pytest.mark.parametrize("value", BAD_RATIOS)
+def test_ratio_must_be_a_positive_number(layer_class, value):
+    with pytest.raises(ValueError) as error:
+        layer_class(**required_args(layer_class), ratio=value)
+    assert str(error.value) == (
+        f"`ratio` must be a positive number. Received: ratio={value!r}"
+    )
+
+
+@pytest.mark.parametrize("layer_class", ALL_LAYERS)
+@pytest.mark.parametrize("value", [2.0, 1.5, 0.5, 16])
+def test_float_ratios_are_accepted(layer_class, value):
+    layer = layer_class(**required_args(layer_class), ratio=value)
+    assert layer.get_config()["ratio"] == value
+
+
+@pytest.mark.parametrize("layer_class", ALL_LAYERS)
+@pytest.mark.parametrize(
+    "value", [-0.1, 1, 1.0, 1.5, "0.9", True, None, float("nan"), float("inf")]
+)
+def test_round_limit_must_be_in_unit_interval(layer_class, value):
+    with pytest.raises(ValueError) as error:
+        layer_class(**required_args(layer_class), round_limit=value)
+    assert str(error.value) == (
+        f"`round_limit` must be a number in [0, 1). Received: round_limit={value!r}"
+    )
 
 
 @pytest.mark.parametrize(

@@ -237,7 +237,7 @@ def test_unbuilt_sequential_is_refused_clearly():
         ),
         ({"placement": 3}, r"`placement` must be one of"),
         ({"position": "middle"}, r"`position` must be one of .*'middle'"),
-        ({"ratio": 0}, r"`ratio` must be a positive integer. Received: ratio=0"),
+        ({"ratio": 0}, r"`ratio` must be a positive number. Received: ratio=0"),
         ({"units": 2.5}, r"`units` must be a positive integer or None"),
         ({"divisor": "8"}, r"`divisor` must be a positive integer"),
         ({"stages": [0]}, r"`stages` must hold non-zero integers"),

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import keras_se
-from keras_se.data import load_digits
-from keras_se.models import build_digits_cnn
+from keras_se.demo.data import load_digits
+from keras_se.demo.model import build_digits_cnn
 from keras_se.tuning import (
     HP_GATE,
     HP_PLACEMENT,
@@ -19,6 +19,7 @@ from keras_se.tuning import (
     PARAMS_ADDED,
     SEHyperModel,
 )
+from keras_se.tuning.hypermodel import SEARCHED_GATES, SEARCHED_PLACEMENTS
 
 
 def plain_cnn():
@@ -108,3 +109,31 @@ def test_a_trained_model_is_wrapped_not_modified():
 def test_bad_base_is_refused():
     with pytest.raises(ValueError, match=r"`base` must be a keras.Model or a function"):
         SEHyperModel("resnet")
+
+
+def test_searched_values_come_from_the_layers_and_surgery():
+    assert set(SEARCHED_GATES) <= set(keras_se.layers.GATES)
+    assert set(SEARCHED_GATES) == set(keras_se.layers.IDENTITY_GATES)
+    assert set(SEARCHED_PLACEMENTS) == set(keras_se.surgery.PLACEMENTS) - {"auto"}
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed(HP_PLACEMENT, "residual")
+    SEHyperModel(
+        lambda: keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3))
+    ).build(hp)
+    choices = {p.name: p.values for p in hp.space if hasattr(p, "values")}
+    assert set(choices[HP_GATE]) == set(SEARCHED_GATES)
+    assert set(choices[HP_POSITION]) == set(keras_se.surgery.POSITIONS)
+
+
+@pytest.mark.parametrize(
+    ("residual", "expected"),
+    [(False, ["conv", "stage_end"]), (True, ["residual", "stage_end", "conv"])],
+)
+def test_the_default_placement_is_what_auto_picks(residual, expected):
+    def base():
+        if residual:
+            return keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3))
+        return plain_cnn()
+
+    hypermodel = SEHyperModel(base)
+    assert hypermodel.placements(base()) == expected

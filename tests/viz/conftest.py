@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import keras_se
-from keras_se.data import load_digits
-from keras_se.models import build_digits_cnn
+from keras_se.demo.data import load_digits
+from keras_se.demo.model import build_digits_cnn
 
 
 @pytest.fixture(scope="session")

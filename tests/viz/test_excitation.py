@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import keras_se
-from keras_se.models import build_digits_cnn
+from keras_se.demo.model import build_digits_cnn
 from keras_se.viz import excitation_model, excitations
 from tests.viz.conftest import constant_gate_model, nested_digits_model, random_images
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 import keras_se
-from keras_se.models import build_digits_cnn
+from keras_se.cli.explain import add_parser as add_explain_parser
+from keras_se.demo.model import build_digits_cnn
 from keras_se.viz import write_explanations
-from keras_se.viz.explain import _pick, add_explain_parser
+from keras_se.viz.explain import _pick
 
 FILES = ["gradcam.png", "excitations.png", "class_specificity.png", "excitations.json"]
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 from scipy.ndimage import zoom
 
 import keras_se
-from keras_se.models import build_digits_cnn
+from keras_se.demo.model import build_digits_cnn
 from keras_se.viz import METHODS, find_target_layer, heatmaps
 from tests.viz.conftest import nested_digits_model, random_images
 

@@ -17,7 +17,7 @@ from keras_se.errors import (
     UnsafeModelError,
 )
 from tests.conftest import run_python
-from tests.io_helpers import rewrite_config, se_cnn
+from tests.saving.helpers import rewrite_config, se_cnn
 
 
 @pytest.fixture

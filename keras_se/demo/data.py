@@ -37,7 +37,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> tuple[Split, Split
 
     Example:
 
-    >>> train, test = keras_se.data.load_digits()
+    >>> train, test = keras_se.demo.data.load_digits()
     >>> train.x.shape, test.x.shape
     ((1437, 8, 8, 1), (360, 8, 8, 1))
     """

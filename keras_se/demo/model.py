@@ -36,7 +36,7 @@ def build_digits_cnn(
 
     Example:
 
-    >>> model = keras_se.models.build_digits_cnn(se=True, ratio=8)
+    >>> model = keras_se.demo.model.build_digits_cnn(se=True, ratio=8)
     >>> se = [l.name for l in model.layers if isinstance(l, keras_se.SqueezeExcite2D)]
     >>> se
     ['stage1_se', 'stage2_se']

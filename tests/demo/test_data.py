@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keras_se.data import load_digits
+from keras_se.demo.data import load_digits
 
 
 def test_digits_splits():

@@ -6,15 +6,16 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 from keras_se._validation import check_positive_int
-from keras_se.data import DIGITS_CLASSES, DIGITS_SHAPE, load_digits
-from keras_se.distribute import chief_dir
-from keras_se.io import save_model
-from keras_se.models import build_digits_cnn
+from keras_se.demo.data import DIGITS_CLASSES, DIGITS_SHAPE, load_digits
+from keras_se.demo.distribute import chief_dir
+from keras_se.demo.model import build_digits_cnn
+from keras_se.saving.save_load import save_model
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ def train_digits_model(
         seed: the seed of the weights, the shuffle and the split.
         verbose: passed to `model.fit` (1 shows a Keras progress bar).
         strategy: the `tf.distribute` strategy to build and train the model
-            under (`keras_se.distribute.choose_strategy`); `None`: the
+            under (`keras_se.demo.distribute.choose_strategy`); `None`: the
             current one. The dtype policy in force when this is called (see
-            `keras_se.distribute.configure_precision`) applies to the model.
+            `keras_se.demo.flags.configure_precision`) applies to the model.
         jit_compile: passed to `model.compile` (`True`: XLA).
 
     Returns:
@@ -106,13 +107,8 @@ def train_digits_model(
 
 def compare_se_on_digits(
     output_dir: str | Path,
-    epochs: int = 30,
-    batch_size: int = 32,
-    ratio: int = 8,
-    seed: int = 0,
-    verbose: int | str = "auto",
     strategy: tf.distribute.Strategy | None = None,
-    jit_compile: bool | str = "auto",
+    **settings: Any,
 ) -> tuple[list[TrainingResult], Path]:
     """Trains the digits CNN without and with SE blocks; saves the SE model.
 
@@ -120,29 +116,22 @@ def compare_se_on_digits(
         output_dir: where `digits_se_cnn.keras` is written (atomically). In a
             multi-worker run only the chief writes there; the other workers
             save to a temporary folder, removed before this returns.
-        epochs, batch_size, ratio, seed, verbose, strategy, jit_compile: as
-            in `train_digits_model`.
+        strategy: as in `train_digits_model`.
+        **settings: `epochs`, `batch_size`, `ratio`, `seed`, `verbose` and
+            `jit_compile`, as in `train_digits_model`.
 
     Returns:
         `([plain_result, se_result], saved_model_path)`.
 
     Example:
 
-    >>> results, path = keras_se.training.compare_se_on_digits("out", epochs=1)
+    >>> from keras_se.demo.training import compare_se_on_digits
+    >>> results, path = compare_se_on_digits("out", epochs=1, verbose=0)
     >>> [result.name for result in results]
     ['digits_cnn', 'digits_se_cnn']
     """
-    settings = dict(
-        epochs=epochs,
-        batch_size=batch_size,
-        ratio=ratio,
-        seed=seed,
-        verbose=verbose,
-        strategy=strategy,
-        jit_compile=jit_compile,
-    )
-    plain = train_digits_model(se=False, **settings)
-    with_se = train_digits_model(se=True, **settings)
+    plain = train_digits_model(se=False, strategy=strategy, **settings)
+    with_se = train_digits_model(se=True, strategy=strategy, **settings)
     # Every worker saves (saving may run collective ops); the chief's is kept.
     with chief_dir(output_dir, strategy) as folder:
         path = save_model(with_se.model, folder / f"{with_se.name}.keras")

@@ -1,4 +1,4 @@
-"""keras_se.distribute: the strategy, precision and XLA flags of the examples.
+"""keras_se.demo.distribute: the strategy, precision and XLA flags of the examples.
 
 The multi-worker strategy itself is exercised by
 `test_launch_multiworker.py`: it can only be created in a fresh process.
@@ -7,7 +7,6 @@ The multi-worker strategy itself is exercised by
 from __future__ import annotations
 
 import argparse
-import doctest
 
 import keras
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 import keras_se
-from keras_se import distribute
+from keras_se.demo import distribute, flags
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def no_gpu(monkeypatch):
 
 
 def parse(argv):
-    return distribute.add_training_flags(argparse.ArgumentParser()).parse_args(argv)
+    return flags.add_training_flags(argparse.ArgumentParser()).parse_args(argv)
 
 
 def test_flags_default_to_deciding_by_the_hardware():
@@ -42,7 +41,7 @@ def test_flags_default_to_deciding_by_the_hardware():
 def test_auto_without_gpu_falls_back_to_the_cpu_in_one_line(no_gpu):
     lines = []
     args = parse(["--xla"])
-    strategy, jit_compile = distribute.apply_training_flags(args, log=lines.append)
+    strategy, jit_compile = flags.apply_training_flags(args, log=lines.append)
     assert lines == [distribute.CPU_FALLBACK]
     assert distribute.strategy_name(strategy) == "default" and jit_compile is True
     assert keras.config.dtype_policy().name == "float32"
@@ -52,10 +51,8 @@ def test_mixed_precision_on_the_cpu_only_when_asked(no_gpu):
     lines = []
     strategy = distribute.choose_strategy("cpu", log=lines.append)
     assert lines == [] and distribute.strategy_name(strategy) == "OneDeviceStrategy"
-    assert distribute.configure_precision(None, strategy, log=lines.append) == (
-        "float32"
-    )
-    assert distribute.configure_precision(True, strategy, log=lines.append) == (
+    assert flags.configure_precision(None, strategy, log=lines.append) == "float32"
+    assert flags.configure_precision(True, strategy, log=lines.append) == (
         "mixed_float16"
     )
     assert keras.config.dtype_policy().name == "mixed_float16"
@@ -110,7 +107,7 @@ def test_only_the_chief_writes_to_the_real_folder(
 
 
 def test_training_under_the_cpu_strategy_with_xla():
-    strategy, jit_compile = distribute.apply_training_flags(
+    strategy, jit_compile = flags.apply_training_flags(
         parse(["--strategy", "cpu", "--xla", "--no-mixed-precision"]), log=None
     )
     with strategy.scope():
@@ -122,15 +119,3 @@ def test_training_under_the_cpu_strategy_with_xla():
     model.fit(x, x, batch_size=4, epochs=1, verbose=0)
     assert model.jit_compile is True
     assert model.distribute_strategy is strategy
-
-
-def test_docstring_examples(tmp_path):
-    globs = {"argparse": argparse, "keras": keras, "keras_se": keras_se}
-    globs["tmp_dir"] = tmp_path
-    finder = doctest.DocTestFinder(exclude_empty=True)
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    tests = [test for test in finder.find(distribute, globs=globs) if test.examples]
-    assert len(tests) >= 6
-    for test in tests:
-        runner.run(test)
-    assert runner.failures == 0

@@ -27,12 +27,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_se import _runtimes
-from keras_se._atomic import write_atomically
 from keras_se._validation import check_choice
 from keras_se.errors import ExportError, KerasSEError, MissingDependencyError
+from keras_se.saving import runtimes as _runtimes
+from keras_se.saving.atomic import write_atomically
 
-FORMATS = ("saved_model", "tflite", "onnx")
+EXPORT_FORMATS = ("saved_model", "tflite", "onnx")
 QUANTIZATIONS = ("dynamic", "float16")
 TOLERANCES = {None: (1e-4, 1e-4), "float16": (1e-3, 1e-2), "dynamic": (1e-3, 5e-2)}
 SUFFIXES = {"saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
@@ -108,7 +108,7 @@ def export_model(
     >>> result.path.name, result.max_abs_diff < result.tolerance
     ('se.tflite', True)
     """
-    check_choice("format", format, FORMATS)
+    check_choice("format", format, EXPORT_FORMATS)
     if quantize is not None:
         check_choice("quantize", quantize, QUANTIZATIONS)
         if format != "tflite":

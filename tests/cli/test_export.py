@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 import keras_se
-from keras_se import cli
 from keras_se.cli import main
 from tests.conftest import random_inputs
-from tests.io_helpers import se_cnn
-from tests.test_export import tflite_outputs
+from tests.saving.helpers import se_cnn
+from tests.saving.test_export import tflite_outputs
 
 
 @pytest.fixture
@@ -107,7 +106,7 @@ def test_bad_model_files_exit_1_with_one_line(
 def test_onnx_without_its_packages_exits_1_and_says_what_to_install(
     model_path, tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr(keras_se.export, "_installed", lambda name: False)
+    monkeypatch.setattr(keras_se.saving.export, "_installed", lambda name: False)
     out = tmp_path / "cnn.onnx"
     assert main(["export", str(model_path), "--format", "onnx", "--out", str(out)]) == 1
     assert 'pip install "keras-se[onnx]"' in capsys.readouterr().err
@@ -136,8 +135,3 @@ def test_export_help_lists_its_flags(capsys):
     printed = capsys.readouterr().out
     for flag in ("--format", "--out", "--quantize", "--sample-inputs", "--tolerance"):
         assert flag in printed
-
-
-def test_the_command_line_choices_are_the_librarys():
-    assert cli.EXPORT_FORMATS == keras_se.export.FORMATS
-    assert cli.QUANTIZATIONS == keras_se.export.QUANTIZATIONS

@@ -7,11 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+from keras_se.cli.arguments import positive_int, print_path
 
-def add_tune_parser(commands) -> None:
-    """Adds the `tune` subcommand to the `keras-se` command line."""
-    from keras_se.cli import positive_int
 
+def add_parser(commands) -> None:
+    """Adds the `tune` subcommand to what `add_subparsers()` returned."""
     tune = commands.add_parser(
         "tune",
         help="search SE ratio, placement, stages, position and gate with KerasTuner",
@@ -50,10 +50,11 @@ def add_tune_parser(commands) -> None:
     tune.add_argument("--heartbeat-seconds", type=float, default=2.0)
     tune.add_argument("--seed", type=int, default=0)
     tune.add_argument("--quiet", action="store_true")
-    tune.set_defaults(handler=run_tune)
+    tune.set_defaults(handler=run)
 
 
-def run_tune(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Runs `keras-se tune`; returns the exit status."""
     from rich.console import Console
 
     if args.workers < 0:
@@ -111,7 +112,7 @@ def run_tune(args: argparse.Namespace) -> int:
             f"Best: trial {best[0].trial_id}, {best[0].hyperparameters.values}"
         )
     for path in write_results(rows, "val_accuracy", project_dir):
-        console.print(f"Wrote {path}", soft_wrap=True, markup=False)
+        print_path(console, f"Wrote {path}")
     return 0
 
 
@@ -141,8 +142,8 @@ def _limit_threads() -> None:
 
 
 def _data_and_base(args):
-    from keras_se.data import load_digits
-    from keras_se.models import build_digits_cnn
+    from keras_se.demo.data import load_digits
+    from keras_se.demo.model import build_digits_cnn
 
     if args.dataset == "digits":
         train, _ = load_digits(seed=args.seed)

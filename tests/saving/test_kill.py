@@ -16,7 +16,7 @@ import pytest
 
 import keras_se
 from tests.conftest import REPO_ROOT
-from tests.io_helpers import randomize
+from tests.saving.helpers import randomize
 
 # Saves model A, then model B, then A... over the same target until killed.
 WORKER = """

@@ -11,15 +11,15 @@ from typing import Any
 
 import keras
 
-from keras_se._archive import (
+from keras_se.errors import ModelFileError, UnknownClassError, UnsafeModelError
+from keras_se.saving.archive import (
     check_weights_file,
     find_lambdas,
     find_unknown_classes,
     read_archive_config,
     weight_shapes,
 )
-from keras_se._atomic import write_atomically
-from keras_se.errors import ModelFileError, UnknownClassError, UnsafeModelError
+from keras_se.saving.atomic import write_atomically
 
 LOAD_ERRORS = (TypeError, ValueError, KeyError, OSError, zipfile.BadZipFile)
 

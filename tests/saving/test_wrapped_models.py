@@ -10,8 +10,8 @@ pytest.importorskip("keras_se.surgery")
 
 import keras_se
 from keras_se.errors import ModelFileError
-from tests.io_helpers import assert_same_weights
-from tests.test_export import tflite_outputs
+from tests.saving.helpers import assert_same_weights
+from tests.saving.test_export import tflite_outputs
 
 APPLICATIONS = {
     "ResNet50": keras.applications.ResNet50,

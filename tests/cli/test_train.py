@@ -13,7 +13,7 @@ import pytest
 
 import keras_se
 from keras_se.cli import main
-from keras_se.data import load_digits
+from keras_se.demo.data import load_digits
 
 
 def test_train_prints_table_and_saves_the_se_model(tmp_path, capsys):

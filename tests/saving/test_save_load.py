@@ -11,7 +11,7 @@ import pytest
 
 import keras_se
 from tests.conftest import random_inputs
-from tests.io_helpers import (
+from tests.saving.helpers import (
     LAYER_CASES,
     assert_same_weights,
     layer_inputs,

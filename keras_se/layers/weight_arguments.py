@@ -1,0 +1,84 @@
+"""The six weight arguments every keras_se layer takes, as `keras.layers.Dense` does.
+
+`kernel_initializer`, `bias_initializer`, `kernel_regularizer`,
+`bias_regularizer`, `kernel_constraint` and `bias_constraint`: resolved and
+checked once (`set_weight_arguments`), serialized once
+(`weight_arguments_config`), and handed to each sub-layer with an
+initializer of its own (`fresh_initializer`).
+
+A Keras initializer seeded with an integer, or unseeded, returns the same
+values on every call. A block that hands one instance to several sub-layers
+(the SE block's `reduce` and `expand` steps, the convolution of
+`SqueezeExciteConv2D`) would start them with identical kernels wherever their
+shapes match, and with correlated ones otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from keras_se._validation import get_keras_object
+
+WEIGHT_ARGUMENTS = (
+    "kernel_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+)
+_SERIALIZERS = {
+    "initializer": keras.initializers.serialize,
+    "regularizer": keras.regularizers.serialize,
+    "constraint": keras.constraints.serialize,
+}
+
+
+def set_weight_arguments(layer: keras.layers.Layer, **arguments: Any) -> None:
+    """Resolves and checks the six weight arguments; sets them on `layer`.
+
+    Raises:
+        ValueError: naming the argument that Keras cannot resolve.
+    """
+    for name in WEIGHT_ARGUMENTS:
+        setattr(layer, name, get_keras_object(name, arguments[name]))
+
+
+def weight_arguments_config(layer: keras.layers.Layer) -> dict[str, Any]:
+    """The six weight arguments of `layer`, serialized for `get_config`."""
+    return {
+        name: _SERIALIZERS[name.rsplit("_", 1)[-1]](getattr(layer, name))
+        for name in WEIGHT_ARGUMENTS
+    }
+
+
+def fresh_initializer(initializer: Any, seed_offset: int = 0) -> Any:
+    """Returns a new instance of `initializer` for one sub-layer.
+
+    Args:
+        initializer: an initializer as `keras.initializers.get` returns it.
+        seed_offset: added to an integer `seed`, so that the sub-layers of
+            a seeded block draw distinct values, reproducibly.
+
+    Returns:
+        - For an initializer seeded with an integer: a copy seeded with
+          `seed + seed_offset`.
+        - For an unseeded one: a copy, which draws a fresh seed of its own
+          (reproducible under `keras.utils.set_random_seed`).
+        - Anything else (a `keras.random.SeedGenerator` seed, which advances
+          on every call; an initializer without a seed, such as `"zeros"`;
+          a plain function): `initializer` itself.
+    """
+    if not isinstance(initializer, keras.initializers.Initializer):
+        return initializer
+    config = initializer.get_config()
+    if "seed" not in config:
+        return initializer
+    seed = config["seed"]
+    if seed is None:
+        return type(initializer).from_config(config)
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return type(initializer).from_config({**config, "seed": seed + seed_offset})
+    return initializer

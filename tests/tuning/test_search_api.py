@@ -1,0 +1,109 @@
+"""`make_tuner`, `run_search` and `role` in one process, for each role."""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+import keras_se.tuning
+from keras_se.tuning import make_tuner, role, run_search
+from keras_se.tuning.distributed import RetryingStub
+from keras_se.tuning.leases import HEARTBEAT_FOLDER, LeasedOracleMixin
+
+
+def tiny_model(hp):
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(hp.Int("units", 1, 4)),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(loss="mse")
+    return model
+
+
+@pytest.fixture
+def as_role(monkeypatch):
+    def set_role(tuner_id):
+        monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+        monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "1")
+        monkeypatch.setenv("KERASTUNER_TUNER_ID", tuner_id)
+
+    monkeypatch.delenv("KERASTUNER_ORACLE_IP", raising=False)
+    monkeypatch.delenv("KERASTUNER_TUNER_ID", raising=False)
+    return set_role
+
+
+def build(tmp_path, overwrite=False):
+    return make_tuner(
+        keras_tuner.RandomSearch,
+        tiny_model,
+        directory=tmp_path,
+        project_name="search",
+        overwrite=overwrite,
+        lease_seconds=7.0,
+        objective="val_loss",
+        max_trials=1,
+    )
+
+
+def test_the_public_surface_leaves_the_lease_machinery_out():
+    assert {"SEHyperModel", "make_tuner", "run_search", "role"} <= set(
+        keras_se.tuning.__all__
+    )
+    for name in ("Heartbeat", "LeasedOracleMixin", "add_leases", "RetryingStub"):
+        assert name not in keras_se.tuning.__all__
+
+
+@pytest.mark.parametrize(
+    ("tuner_id", "expected"),
+    [(None, "single"), ("chief", "chief"), ("worker3", "worker")],
+)
+def test_role_follows_kerastuners_variables(as_role, tuner_id, expected):
+    if tuner_id is not None:
+        as_role(tuner_id)
+    assert role() == expected
+
+
+def test_a_single_process_searches_with_a_heartbeat(as_role, tmp_path):
+    tuner = build(tmp_path)
+    assert not isinstance(tuner.oracle, LeasedOracleMixin)
+    x = np.zeros((8, 2), "float32")
+    run_search(
+        tuner, x=x, y=x[:, :1], validation_data=(x, x[:, :1]), epochs=1, verbose=0
+    )
+    assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED"]
+    assert (tmp_path / "search" / HEARTBEAT_FOLDER / "tuner0").exists()
+
+
+def test_the_chief_gets_leases_and_resumes(as_role, tmp_path):
+    as_role("chief")
+    tuner = build(tmp_path, overwrite=True)
+    assert isinstance(tuner.oracle, LeasedOracleMixin)
+    assert tuner.oracle.lease_seconds == 7.0
+    trial = tuner.oracle.create_trial("worker0")
+    tuner.save()
+    resumed = build(tmp_path)
+    assert resumed.oracle.ongoing_trials["worker0"].trial_id == trial.trial_id
+
+
+def test_a_worker_never_empties_the_shared_folder(as_role, tmp_path):
+    as_role("worker0")
+    kept = tmp_path / "search" / "kept"
+    kept.parent.mkdir()
+    kept.touch()
+    tuner = build(tmp_path, overwrite=True)
+    assert kept.exists()
+    assert not isinstance(tuner.oracle, LeasedOracleMixin)
+    assert hasattr(tuner.oracle.stub, "CreateTrial")
+
+
+def test_a_workers_calls_are_retried(as_role, tmp_path, monkeypatch):
+    as_role("worker0")
+    tuner = build(tmp_path)
+    monkeypatch.setattr(tuner, "search", lambda **kwargs: None)
+    run_search(tuner, tmp_path / "search", heartbeat_seconds=0.05)
+    assert isinstance(tuner.oracle.stub, RetryingStub)
