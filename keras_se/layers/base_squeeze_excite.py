@@ -17,7 +17,7 @@ from keras_se._validation import (
     resolve_data_format,
 )
 from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT, bottleneck_units
-from keras_se.layers.gates import GATES, get_gate
+from keras_se.layers.gates import GATES, check_identity_start, get_gate
 from keras_se.layers.weight_arguments import (
     fresh_initializer,
     set_weight_arguments,
@@ -137,6 +137,22 @@ class BaseSqueezeExcite(keras.layers.Layer):
             dtype=self.dtype_policy,
             name=name,
         )
+
+    def initialize_as_identity(self) -> None:
+        """Zeroes the `expand` step, so that the block starts as the identity.
+
+        The gate then sees logits of 0 for every input, and
+        `gate_scale * gate(0)` is 1 for a sigmoid or hard-sigmoid gate with
+        `gate_scale=2`: the block returns its input exactly. Every attention
+        layer of keras_se has this method; `wrap_with_se` calls it.
+
+        Raises:
+            ValueError: if the layer is not built, or its gate and
+                `gate_scale` are not 1 at 0.
+        """
+        check_identity_start(self, self.gate, self.gate_scale)
+        for weight in self.expand.weights:
+            weight.assign(ops.zeros(weight.shape, weight.dtype))
 
     def excitation(self, inputs, mask=None):
         """Returns the gate values, shape `(batch, channels)`.

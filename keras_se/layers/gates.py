@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import keras
 from keras import ops
 
 from keras_se._validation import check_choice
@@ -46,3 +47,33 @@ def get_gate(name: str) -> Callable:
     1.0
     """
     return GATES[check_choice("gate", name, GATES)]
+
+
+def check_identity_start(
+    layer: keras.layers.Layer, gate: str | None, gate_scale: float | None
+) -> None:
+    """Checks that `layer` can start as the identity with its gate settings.
+
+    Args:
+        layer: the attention layer; it must be built.
+        gate: the name of its gate, or `None` for a layer without one.
+        gate_scale: the constant its gate is multiplied by.
+
+    Raises:
+        ValueError: if the layer is not built, or `gate_scale * gate(0)`
+            is not 1 (naming the gate, the scale and what would do).
+    """
+    name = type(layer).__name__
+    if not layer.built:
+        raise ValueError(
+            f"`{name}.initialize_as_identity()` needs a built layer: call it "
+            "on an input (or `build(input_shape)`) first."
+        )
+    if gate is None:
+        return
+    if gate not in IDENTITY_GATES or gate_scale != 2.0:
+        raise ValueError(
+            f"`{name}` starts as the identity only with a gate in "
+            f"{IDENTITY_GATES} and gate_scale=2.0 (2 * gate(0) = 1). Received: "
+            f"gate={gate!r}, gate_scale={gate_scale!r}"
+        )

@@ -29,6 +29,8 @@ WEIGHT_ARGUMENTS = (
     "kernel_constraint",
     "bias_constraint",
 )
+# The three of a layer whose steps have no bias (ECA's convolution, CBAM's MLP).
+KERNEL_ARGUMENTS = ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
 _SERIALIZERS = {
     "initializer": keras.initializers.serialize,
     "regularizer": keras.regularizers.serialize,
@@ -37,21 +39,38 @@ _SERIALIZERS = {
 
 
 def set_weight_arguments(layer: keras.layers.Layer, **arguments: Any) -> None:
-    """Resolves and checks the six weight arguments; sets them on `layer`.
+    """Resolves and checks the weight arguments given; sets them on `layer`.
+
+    Args:
+        layer: the layer being constructed.
+        **arguments: all of `WEIGHT_ARGUMENTS`, or all of `KERNEL_ARGUMENTS`
+            for a layer without biases.
 
     Raises:
         ValueError: naming the argument that Keras cannot resolve.
     """
-    for name in WEIGHT_ARGUMENTS:
+    for name in _names(arguments):
         setattr(layer, name, get_keras_object(name, arguments[name]))
 
 
-def weight_arguments_config(layer: keras.layers.Layer) -> dict[str, Any]:
-    """The six weight arguments of `layer`, serialized for `get_config`."""
+def weight_arguments_config(
+    layer: keras.layers.Layer, names: tuple[str, ...] = WEIGHT_ARGUMENTS
+) -> dict[str, Any]:
+    """The weight arguments `names` of `layer`, serialized for `get_config`."""
     return {
         name: _SERIALIZERS[name.rsplit("_", 1)[-1]](getattr(layer, name))
-        for name in WEIGHT_ARGUMENTS
+        for name in names
     }
+
+
+def _names(arguments: dict[str, Any]) -> tuple[str, ...]:
+    for names in (WEIGHT_ARGUMENTS, KERNEL_ARGUMENTS):
+        if set(arguments) == set(names):
+            return names
+    raise TypeError(
+        f"expected the arguments {WEIGHT_ARGUMENTS} or {KERNEL_ARGUMENTS}. "
+        f"Received: {sorted(arguments)}"
+    )
 
 
 def fresh_initializer(initializer: Any, seed_offset: int = 0) -> Any:

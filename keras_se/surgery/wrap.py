@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import keras
-import numpy as np
 
 from keras_se._validation import (
     check_choice,
@@ -299,9 +298,7 @@ class _Rewriter:
             clone.set_weights(original.get_weights())
         if self.options.identity_init:
             for block in self.blocks.values():
-                kernel, bias = block.expand.kernel, block.expand.bias
-                kernel.assign(np.zeros(kernel.shape, kernel.dtype))
-                bias.assign(np.zeros(bias.shape, bias.dtype))
+                block.initialize_as_identity()
 
 
 def _named_inputs(model: keras.Model, graph: ModelGraph):
