@@ -118,7 +118,8 @@ def test_arrows_point_down():
     for name, targets in GRAPH.items():
         for target in targets:
             if name in BASE:
-                wrong.append(f"{name} -> {target} (the base imports nothing)")
+                if target != "keras_se.errors" or name == target:
+                    wrong.append(f"{name} -> {target} (the base imports only errors)")
             elif room(name) and room(target) and room(target) != room(name):
                 if room(target) not in ALLOWED[room(name)]:
                     wrong.append(f"{name} -> {target}")
