@@ -27,6 +27,19 @@ def _positive(text: str, convert, kind: str):
     return value
 
 
+def attention_list(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated names in `keras_se.layers.ATTENTIONS`."""
+    from keras_se.layers.attention import ATTENTIONS
+
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [name for name in names if name not in ATTENTIONS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated names among {', '.join(ATTENTIONS)}; got {text!r}"
+        )
+    return names
+
+
 def print_error(command: str, error: BaseException) -> int:
     """Prints `keras-se COMMAND: error: ...` on one line to stderr; returns 1."""
     from rich.console import Console

@@ -1,11 +1,12 @@
-"""`keras-se train`: the main job, the digits CNN with and without SE."""
+"""`keras-se train`: the main job, the digits CNN plain and with each attention."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from keras_se.cli.arguments import positive_int, print_path
+from keras_se.cli.arguments import attention_list, positive_int, print_path
 
 
 def add_parser(commands) -> None:
@@ -14,17 +15,32 @@ def add_parser(commands) -> None:
 
     train = commands.add_parser(
         "train",
-        help="train a small CNN with and without SE on the embedded digits",
+        help="train a small CNN plain and with SE, ECA, CBAM on the embedded digits",
         description=(
-            "Train the same small CNN without and with SE blocks on "
-            "scikit-learn's bundled handwritten digits (no download), print "
-            "both side by side and save the SE model as .keras."
+            "Train the same small CNN plain and with each attention (SE, ECA "
+            "and CBAM by default) on scikit-learn's bundled handwritten digits "
+            "(no download), over several seeds; print params, test accuracy "
+            "(mean +- std over seeds), seconds per epoch and whether each "
+            "difference to the plain CNN exceeds the seed spread; save the "
+            "best attention model as .keras, with Grad-CAM and excitation "
+            "pictures."
         ),
     )
-    train.add_argument("--epochs", type=positive_int, default=30)
+    train.add_argument(
+        "--attention",
+        type=attention_list,
+        default=None,
+        help="comma-separated attentions to compare (default: se,eca,cbam)",
+    )
+    train.add_argument(
+        "--seeds", type=positive_int, default=3, help="runs per model (default: 3)"
+    )
+    train.add_argument("--epochs", type=positive_int, default=20)
     train.add_argument("--batch-size", type=positive_int, default=32)
-    train.add_argument("--ratio", type=positive_int, default=8, help="SE reduction")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--ratio", type=positive_int, default=8, help="reduction ratio (SE, CBAM)"
+    )
+    train.add_argument("--seed", type=int, default=0, help="the first seed")
     train.add_argument(
         "--output-dir", default="keras_se_output", help="where the model is saved"
     )
@@ -41,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     from keras_se.demo import distribute, flags
 
-    console = Console()
+    # Wide enough for the table when the output is a file or a pipe.
+    console = Console(width=None if sys.stdout.isatty() else 120)
     # First: a multi-worker strategy must exist before TensorFlow starts.
     strategy, jit_compile = flags.apply_training_flags(
         args, log=lambda line: print_path(console, line)
@@ -49,37 +66,46 @@ def run(args: argparse.Namespace) -> int:
     import keras
 
     from keras_se.demo.data import DIGITS_CLASSES, load_digits
-    from keras_se.demo.training import compare_se_on_digits
+    from keras_se.demo.training import (
+        DEFAULT_ATTENTIONS,
+        compare_attentions_on_digits,
+    )
     from keras_se.viz import write_explanations
 
+    attentions = args.attention or DEFAULT_ATTENTIONS
     chief = distribute.is_chief(strategy)
     if chief:
         print_path(
             console,
-            f"Training on the embedded digits: {args.epochs} epochs, batch size "
-            f"{args.batch_size}, SE ratio {args.ratio}, seed {args.seed}; "
+            f"Training on the embedded digits: plain and "
+            f"{', '.join(attentions)}, {args.seeds} seed(s) from {args.seed}, "
+            f"{args.epochs} epochs, batch size {args.batch_size}, ratio "
+            f"{args.ratio}; "
             f"{keras.config.dtype_policy().name}, XLA {jit_compile}, strategy "
             f"{distribute.strategy_name(strategy)} "
             f"({strategy.num_replicas_in_sync} replica(s)).",
         )
-    results, path = compare_se_on_digits(
+    comparison = compare_attentions_on_digits(
         output_dir=args.output_dir,
+        attentions=attentions,
+        seeds=args.seeds,
+        seed=args.seed,
         epochs=args.epochs,
         batch_size=args.batch_size,
         ratio=args.ratio,
-        seed=args.seed,
-        verbose=0 if args.quiet or not chief else "auto",
+        # Many short runs: a progress bar each would drown the table.
+        verbose=0 if args.quiet or not chief or args.seeds > 1 else "auto",
         strategy=strategy,
         jit_compile=jit_compile,
     )
     if chief:
-        report_training(console, results, path)
+        report_training(console, comparison)
     _, test = load_digits(seed=args.seed)
     # Every worker predicts (under a multi-worker strategy `predict` runs
     # collective ops); only the chief's pictures are kept.
     with distribute.chief_dir(args.output_dir, strategy) as folder:
         pictures = write_explanations(
-            results[-1].model,
+            comparison.best.model,
             test.x,
             test.y,
             folder,
@@ -92,44 +118,82 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_training(console, results, path) -> None:
-    """Prints the comparison table and writes `train_results.json` beside `path`."""
+def report_training(console, comparison) -> None:
+    """Prints the comparison and writes `train_results.json` beside the model."""
     from keras_se.saving.atomic import write_bytes_atomically
 
-    console.print(results_table(results))
+    console.print(results_table(comparison.summaries))
+    for line in verdicts(comparison.summaries):
+        console.print(line, soft_wrap=True, markup=False)
     summary = {
-        result.name: {
-            "params": result.params,
-            "test_accuracy": result.test_accuracy,
-            "seconds_per_epoch": result.seconds_per_epoch,
+        s.name: {
+            "params": s.params,
+            "test_accuracy": list(s.accuracies),
+            "test_accuracy_mean": s.mean,
+            "test_accuracy_std": s.std,
+            "difference_to_plain": s.difference,
+            "seed_spread": s.spread,
+            "exceeds_seed_spread": s.exceeds_spread,
+            "p_value": s.p_value,
+            "seconds_per_epoch": s.seconds_per_epoch,
         }
-        for result in results
+        for s in comparison.summaries
     }
+    path = comparison.path
     summary_path = write_bytes_atomically(
         path.parent / "train_results.json",
         (json.dumps(summary, indent=2) + "\n").encode(),
     )
-    print_path(console, f"Saved the SE model to {path}")
+    print_path(console, f"Saved the best attention model to {path}")
     print_path(console, f"Saved the results to {summary_path}")
 
 
-def results_table(results):
-    """A rich table of the trained models: params, accuracy, time per epoch."""
+def results_table(summaries):
+    """A rich table of the models: params, accuracy over seeds, time per epoch."""
     from rich.table import Table
 
-    plain = results[0]
-    table = Table(title="Digits CNN: without and with SE blocks")
+    plain = summaries[0]
+    seeds = len(plain.accuracies)
+    table = Table(title=f"Digits CNN: plain and with attention ({seeds} seed(s))")
     table.add_column("model")
     table.add_column("params", justify="right")
-    table.add_column("params vs plain", justify="right")
+    table.add_column("vs plain", justify="right")
     table.add_column("test accuracy", justify="right")
+    table.add_column("diff to plain", justify="right")
+    table.add_column("seed spread", justify="right")
+    table.add_column("p", justify="right")
     table.add_column("s / epoch", justify="right")
-    for result in results:
+    for s in summaries:
+        compared = s.difference is not None
         table.add_row(
-            result.name,
-            f"{result.params:,}",
-            f"{result.params / plain.params:.3f}x",
-            f"{result.test_accuracy:.4f}",
-            f"{result.seconds_per_epoch:.3f}",
+            s.name,
+            f"{s.params:,}",
+            f"{s.params / plain.params:.3f}x",
+            f"{s.mean:.4f} ± {s.std:.4f}",
+            f"{s.difference:+.4f}" if compared else "-",
+            f"±{s.spread:.4f}" if compared else "-",
+            f"{s.p_value:.2f}" if s.p_value is not None else "-",
+            f"{s.seconds_per_epoch:.3f}",
         )
     return table
+
+
+def verdicts(summaries) -> list[str]:
+    """One sentence per attention model: does it beat the seed spread?"""
+    lines = []
+    for s in summaries[1:]:
+        change = f"{100 * s.difference:+.2f} points"
+        if s.exceeds_spread is None:
+            lines.append(f"{s.name}: {change} vs plain (one seed: no spread to judge).")
+        elif s.exceeds_spread:
+            word = "better" if s.difference > 0 else "worse"
+            lines.append(
+                f"{s.name}: {change} vs plain, beyond the seed spread "
+                f"(±{100 * s.spread:.2f}): {word} on this data."
+            )
+        else:
+            lines.append(
+                f"{s.name}: {change} vs plain, within the seed spread "
+                f"(±{100 * s.spread:.2f}): no measurable difference."
+            )
+    return lines

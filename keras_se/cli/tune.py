@@ -7,14 +7,17 @@ import os
 import sys
 from pathlib import Path
 
-from keras_se.cli.arguments import positive_int, print_path
+from keras_se.cli.arguments import attention_list, positive_int, print_path
 
 
 def add_parser(commands) -> None:
     """Adds the `tune` subcommand to what `add_subparsers()` returned."""
     tune = commands.add_parser(
         "tune",
-        help="search SE ratio, placement, stages, position and gate with KerasTuner",
+        help=(
+            "search attention type, SE ratio, placement, stages, position and "
+            "gate with KerasTuner"
+        ),
         description=(
             "KerasTuner search over where SE blocks go and how they are shaped, "
             "on the embedded digits or a folder of images. One process, or a "
@@ -26,6 +29,12 @@ def add_parser(commands) -> None:
         "--tuner", choices=("random", "bayesian", "hyperband"), default="random"
     )
     tune.add_argument("--max-trials", type=positive_int, default=8)
+    tune.add_argument(
+        "--attention",
+        type=attention_list,
+        default=("se",),
+        help="comma-separated attentions to search, e.g. se,eca,cbam (default: se)",
+    )
     tune.add_argument("--epochs", type=positive_int, default=5)
     tune.add_argument("--batch-size", type=positive_int, default=32)
     tune.add_argument(
@@ -86,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         tuner_kwargs["max_trials"] = args.max_trials
     tuner = make_tuner(
         TUNERS[args.tuner],
-        SEHyperModel(base),
+        SEHyperModel(base, attentions=args.attention),
         project_dir_of=lambda d, p: Path(d) / p,
         overwrite=args.overwrite,
         lease_seconds=args.lease_seconds,
@@ -120,6 +129,7 @@ def _argv_without_workers(args) -> list[str]:
     argv = [
         "--tuner", args.tuner, "--max-trials", str(args.max_trials),
         "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
+        "--attention", ",".join(args.attention),
         "--dataset", args.dataset, "--image-size", str(args.image_size),
         "--directory", args.directory, "--project-name", args.project_name,
         "--lease-seconds", str(args.lease_seconds),
@@ -133,10 +143,14 @@ def _argv_without_workers(args) -> list[str]:
 
 
 def _limit_threads() -> None:
-    threads = os.environ.get("KERAS_SE_THREADS")
-    if threads:
-        import tensorflow as tf
+    import keras
 
+    from keras_se._optional import import_optional
+
+    threads = os.environ.get("KERAS_SE_THREADS")
+    # Only TensorFlow's thread pools are set: JAX and PyTorch keep theirs.
+    if threads and keras.backend.backend() == "tensorflow":
+        tf = import_optional("tensorflow", "KERAS_SE_THREADS")
         tf.config.threading.set_intra_op_parallelism_threads(int(threads))
         tf.config.threading.set_inter_op_parallelism_threads(1)
 

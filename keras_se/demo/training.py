@@ -1,21 +1,30 @@
-"""The main job: the same small CNN trained with and without SE blocks."""
+"""The main job: the same small CNN, plain and with each attention, over seeds."""
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
-import tensorflow as tf
 
-from keras_se._validation import check_positive_int
+from keras_se._validation import check_choice, check_positive_int
 from keras_se.demo.data import DIGITS_CLASSES, DIGITS_SHAPE, load_digits
 from keras_se.demo.distribute import chief_dir
 from keras_se.demo.model import build_digits_cnn
+from keras_se.demo.statistics import ModelSummary, summarize
+from keras_se.layers.attention import ATTENTIONS
 from keras_se.saving.save_load import save_model
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+# What `keras-se train` compares with the plain CNN unless told otherwise.
+DEFAULT_ATTENTIONS = ("se", "eca", "cbam")
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,7 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 def train_digits_model(
-    se: bool,
+    attention: str | None = "se",
     epochs: int = 30,
     batch_size: int = 32,
     ratio: int = 8,
@@ -55,30 +64,42 @@ def train_digits_model(
     """Trains the digits CNN once and evaluates it on the held-out split.
 
     Args:
-        se: whether the CNN has SE blocks.
+        attention: the attention block after each stage, a name in
+            `keras_se.layers.ATTENTIONS`; `None` for the plain CNN.
         epochs: positive int, passes over the training split.
         batch_size: positive int, the global batch (all replicas together).
-        ratio: positive int, the SE reduction ratio.
+        ratio: positive int, the reduction ratio of the attentions that
+            have one.
         seed: the seed of the weights, the shuffle and the split.
         verbose: passed to `model.fit` (1 shows a Keras progress bar).
-        strategy: the `tf.distribute` strategy to build and train the model
-            under (`keras_se.demo.distribute.choose_strategy`); `None`: the
-            current one. The dtype policy in force when this is called (see
-            `keras_se.demo.flags.configure_precision`) applies to the model.
+        strategy: a `tf.distribute` strategy to build and train the model
+            under (`keras_se.demo.distribute.choose_strategy`); `None`: no
+            scope, which on JAX includes a `keras.distribution` set with
+            `keras.distribution.set_distribution`. The dtype policy in force
+            when this is called (see `keras_se.demo.flags.configure_precision`)
+            applies to the model.
         jit_compile: passed to `model.compile` (`True`: XLA).
 
     Returns:
         A `TrainingResult`; `seconds_per_epoch` is the median epoch time, so
         the first epoch's tracing does not count.
     """
+    if attention is not None:
+        check_choice("attention", attention, ATTENTIONS)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
     check_positive_int("ratio", ratio)
     train, test = load_digits(seed=seed)
     keras.utils.set_random_seed(seed)
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        model = build_digits_cnn(DIGITS_SHAPE, DIGITS_CLASSES, se=se, ratio=ratio)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        model = build_digits_cnn(
+            DIGITS_SHAPE,
+            DIGITS_CLASSES,
+            se=attention is not None,
+            ratio=ratio,
+            attention=attention or "se",
+        )
         model.compile(
             optimizer=keras.optimizers.Adam(1e-3),
             loss="sparse_categorical_crossentropy",
@@ -105,34 +126,105 @@ def train_digits_model(
     )
 
 
-def compare_se_on_digits(
+@dataclass(frozen=True)
+class Comparison:
+    """The main job's outcome: one summary per model, the best one saved.
+
+    Attributes:
+        summaries: the plain CNN's first, then one per attention, in the
+            order asked; accuracy as mean and standard deviation over seeds,
+            each compared with the plain CNN's.
+        best: the attention model (trained with the first seed) whose mean
+            accuracy is highest.
+        path: where `best` was saved, `<output_dir>/<best.name>.keras`.
+    """
+
+    summaries: list[ModelSummary]
+    best: TrainingResult
+    path: Path
+
+
+def compare_attentions_on_digits(
     output_dir: str | Path,
+    attentions: Sequence[str] = DEFAULT_ATTENTIONS,
+    seeds: int = 3,
+    seed: int = 0,
     strategy: tf.distribute.Strategy | None = None,
     **settings: Any,
-) -> tuple[list[TrainingResult], Path]:
-    """Trains the digits CNN without and with SE blocks; saves the SE model.
+) -> Comparison:
+    """Trains the digits CNN plain and with each attention, over several seeds.
+
+    Every model is trained `seeds` times, with seeds `seed`, `seed + 1`, ...
+    (each seed draws its own weights, shuffle and train/test split, the same
+    for every model). The best attention model, by mean test accuracy, is
+    saved: the one trained with the first seed.
 
     Args:
-        output_dir: where `digits_se_cnn.keras` is written (atomically). In a
+        output_dir: where the best model is written (atomically). In a
             multi-worker run only the chief writes there; the other workers
             save to a temporary folder, removed before this returns.
+        attentions: names in `keras_se.layers.ATTENTIONS`, compared with the
+            plain CNN.
+        seeds: positive int, how many seeds each model is trained with.
+        seed: the first seed.
         strategy: as in `train_digits_model`.
-        **settings: `epochs`, `batch_size`, `ratio`, `seed`, `verbose` and
+        **settings: `epochs`, `batch_size`, `ratio`, `verbose` and
             `jit_compile`, as in `train_digits_model`.
 
     Returns:
-        `([plain_result, se_result], saved_model_path)`.
+        A `Comparison`.
+
+    Raises:
+        ValueError: for an unknown or repeated attention, or no attention.
 
     Example:
 
-    >>> from keras_se.demo.training import compare_se_on_digits
-    >>> results, path = compare_se_on_digits("out", epochs=1, verbose=0)
-    >>> [result.name for result in results]
+    >>> from keras_se.demo.training import compare_attentions_on_digits
+    >>> comparison = compare_attentions_on_digits(
+    ...     "out", ["se"], seeds=1, epochs=1, verbose=0)
+    >>> [summary.name for summary in comparison.summaries]
     ['digits_cnn', 'digits_se_cnn']
     """
-    plain = train_digits_model(se=False, strategy=strategy, **settings)
-    with_se = train_digits_model(se=True, strategy=strategy, **settings)
+    attentions = _check_attentions(attentions)
+    check_positive_int("seeds", seeds)
+    runs: dict[str | None, list[TrainingResult]] = {
+        name: [
+            train_digits_model(name, seed=seed + offset, strategy=strategy, **settings)
+            for offset in range(seeds)
+        ]
+        for name in (None, *attentions)
+    }
+    summaries = summarize(
+        {
+            results[0].name: (
+                results[0].params,
+                [result.test_accuracy for result in results],
+                [result.seconds_per_epoch for result in results],
+            )
+            for results in runs.values()
+        }
+    )
+    best_name = max(
+        attentions,
+        key=lambda name: statistics.fmean(r.test_accuracy for r in runs[name]),
+    )
+    best = runs[best_name][0]
     # Every worker saves (saving may run collective ops); the chief's is kept.
     with chief_dir(output_dir, strategy) as folder:
-        path = save_model(with_se.model, folder / f"{with_se.name}.keras")
-    return [plain, with_se], path
+        path = save_model(best.model, folder / f"{best.name}.keras")
+    return Comparison(summaries=summaries, best=best, path=path)
+
+
+def _check_attentions(attentions: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(attentions, str) or not attentions:
+        raise ValueError(
+            "`attentions` must be a non-empty sequence of names in "
+            f"{tuple(ATTENTIONS)}. Received: attentions={attentions!r}"
+        )
+    for name in attentions:
+        check_choice("attentions", name, ATTENTIONS)
+    if len(set(attentions)) != len(attentions):
+        raise ValueError(
+            f"`attentions` must not repeat a name. Received: attentions={attentions!r}"
+        )
+    return tuple(attentions)

@@ -1,4 +1,4 @@
-"""`describe`: the SE blocks of a model, as a table."""
+"""`describe`: the SE (and other attention) blocks of a model, as a table."""
 
 from __future__ import annotations
 
@@ -6,25 +6,31 @@ from dataclasses import dataclass
 
 import keras
 
-from keras_se.layers.base_squeeze_excite import BaseSqueezeExcite
+from keras_se.layers.attention import is_attention
 from keras_se.surgery.graph import ModelGraph
 
 
 @dataclass(frozen=True)
 class SEBlockInfo:
-    """One SE block of a model: where it sits and what it costs."""
+    """One attention block of a model: where it sits and what it costs.
+
+    `units` is the bottleneck width of the blocks that have one (SE, GC,
+    GE's MLP, CBAM), `None` for the others (ECA, eSE); `attention` is the
+    block's class name.
+    """
 
     name: str
     model: str
     after: str
     before: str
     channels: int
-    units: int
+    units: int | None
     params: int
+    attention: str = "SqueezeExcite2D"
 
 
 def describe(model: keras.Model, print_table: bool = False) -> list[SEBlockInfo]:
-    """Lists the SE blocks of `model` (nested models included).
+    """Lists the SE and other attention blocks of `model` (nested models included).
 
     Args:
         model: a Functional or Sequential model.
@@ -32,9 +38,10 @@ def describe(model: keras.Model, print_table: bool = False) -> list[SEBlockInfo]
             parameters they add.
 
     Returns:
-        One `SEBlockInfo` per SE layer, in graph order: its name, the model
-        that holds it, the layer it follows and the layers it feeds, its
-        channels, bottleneck units and parameters.
+        One `SEBlockInfo` per attention layer (any keras_se layer with
+        `initialize_as_identity`), in graph order: its name, the model that
+        holds it, the layer it follows and the layers it feeds, its
+        channels, bottleneck units, parameters and class.
 
     Example:
 
@@ -56,7 +63,7 @@ def _blocks(model: keras.Model):
         layer = layers.get(call.layer)
         if isinstance(layer, keras.Model):
             yield from _blocks(layer)
-        elif isinstance(layer, BaseSqueezeExcite) and call.index == 0:
+        elif is_attention(layer) and call.index == 0:
             after = call.inputs[0][0] if call.inputs else "?"
             before = ", ".join(c.layer for c, _ in graph.consumers(call.output))
             yield SEBlockInfo(
@@ -64,10 +71,16 @@ def _blocks(model: keras.Model):
                 model=model.name,
                 after=after,
                 before=before or "(model output)",
-                channels=layer.channels,
-                units=layer.bottleneck_units,
+                channels=_channels(layer),
+                units=getattr(layer, "bottleneck_units", None),
                 params=layer.count_params(),
+                attention=type(layer).__name__,
             )
+
+
+def _channels(layer) -> int:
+    axis = 1 if getattr(layer, "data_format", None) == "channels_first" else -1
+    return int(layer.input.shape[axis])
 
 
 def _print_table(model, blocks):
@@ -76,17 +89,26 @@ def _print_table(model, blocks):
 
     total = model.count_params()
     added = sum(block.params for block in blocks)
-    table = Table(title=f"SE blocks in {model.name}")
-    for column in ("name", "after", "before", "channels", "units", "params"):
+    table = Table(title=f"Attention blocks in {model.name}")
+    for column in (
+        "name",
+        "attention",
+        "after",
+        "before",
+        "channels",
+        "units",
+        "params",
+    ):
         justify = "right" if column in ("channels", "units", "params") else "left"
         table.add_column(column, justify=justify)
     for block in blocks:
         table.add_row(
             block.name,
+            block.attention,
             block.after,
             block.before,
             str(block.channels),
-            str(block.units),
+            "-" if block.units is None else str(block.units),
             f"{block.params:,}",
         )
     console = Console()

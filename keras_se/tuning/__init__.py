@@ -1,4 +1,4 @@
-"""KerasTuner search over SE placement and shape, on one machine or many.
+"""KerasTuner search over SE placement, shape and attention, on one machine or many.
 
 `SEHyperModel` works with any KerasTuner tuner. For a search spread over a
 chief and workers (KerasTuner's `KERASTUNER_*` variables), every process
@@ -10,6 +10,7 @@ KerasTuner internals they need in `keras_se.tuning.compat`.
 
 from keras_se.tuning.distributed import make_tuner, role, run_search
 from keras_se.tuning.hypermodel import (
+    HP_ATTENTION,
     HP_GATE,
     HP_LEARNING_RATE,
     HP_PLACEMENT,
@@ -21,6 +22,7 @@ from keras_se.tuning.hypermodel import (
 )
 
 __all__ = [
+    "HP_ATTENTION",
     "HP_GATE",
     "HP_LEARNING_RATE",
     "HP_PLACEMENT",

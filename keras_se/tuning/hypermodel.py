@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import keras
 import keras_tuner
 
-from keras_se.layers import IDENTITY_GATES
+from keras_se._validation import check_choice
+from keras_se.layers import ATTENTIONS, IDENTITY_GATES
+from keras_se.layers.attention import attention_takes
 from keras_se.surgery import PLACEMENTS, POSITIONS, describe, wrap_with_se
 from keras_se.surgery.graph import ModelGraph
 
+HP_ATTENTION = "attention"
 HP_RATIO = "se_ratio"
 HP_PLACEMENT = "se_placement"
 HP_POSITION = "se_position"
@@ -36,8 +39,11 @@ class SEHyperModel(keras_tuner.HyperModel):
     `keras_se.wrap_with_se` according to the trial's hyperparameters, and
     compiles it. The space follows the SE paper's ablations (Tables 10-14):
 
+    - `attention` (`HP_ATTENTION`): which attention of the family to
+      insert, among `attentions` (SE alone by default).
     - `se_ratio` (`HP_RATIO`): the reduction ratio, 4, 8, 16 or 32 (2 costs
-      far more parameters for nothing, so it is left out).
+      far more parameters for nothing, so it is left out); only for the
+      attentions that have one (not ECA or eSE).
     - `se_placement` (`HP_PLACEMENT`): `"residual"` (when the base has
       residual units), `"stage_end"` or `"conv"`.
     - `se_position` (`HP_POSITION`): for `"residual"` only, `"standard"`,
@@ -61,6 +67,8 @@ class SEHyperModel(keras_tuner.HyperModel):
         identity_init: passed to `wrap_with_se`: start every block as the
             identity (right for a pretrained base).
         ratios: the ratios to search.
+        attentions: the attentions to search, names in
+            `keras_se.layers.ATTENTIONS` (`("se", "eca", "cbam")`).
 
     Example:
 
@@ -70,7 +78,7 @@ class SEHyperModel(keras_tuner.HyperModel):
     >>> hp = keras_tuner.HyperParameters()
     >>> model = hypermodel.build(hp)
     >>> sorted(hp.values)
-    ['se_gate', 'se_placement', 'se_ratio', 'se_stages']
+    ['attention', 'se_gate', 'se_placement', 'se_ratio', 'se_stages']
     """
 
     def __init__(
@@ -82,6 +90,7 @@ class SEHyperModel(keras_tuner.HyperModel):
         tune_learning_rate: bool = False,
         identity_init: bool = True,
         ratios: tuple[int, ...] = RATIOS,
+        attentions: Sequence[str] = ("se",),
         **kwargs,
     ):
         if not (callable(base) or isinstance(base, keras.Model)):
@@ -89,8 +98,16 @@ class SEHyperModel(keras_tuner.HyperModel):
                 "`base` must be a keras.Model or a function returning one. "
                 f"Received: base={base!r}"
             )
+        if isinstance(attentions, str) or not attentions:
+            raise ValueError(
+                "`attentions` must be a non-empty sequence of names in "
+                f"{tuple(ATTENTIONS)}. Received: attentions={attentions!r}"
+            )
+        for name in attentions:
+            check_choice("attentions", name, ATTENTIONS)
         super().__init__(**kwargs)
         self.base = base
+        self.attentions = tuple(dict.fromkeys(attentions))
         self.loss = loss
         self.metrics = list(metrics)
         self.learning_rate = learning_rate
@@ -123,7 +140,16 @@ class SEHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         base = self._base_model()
-        ratio = hp.Choice(HP_RATIO, list(self.ratios))
+        attention = hp.Choice(HP_ATTENTION, list(self.attentions))
+        with_ratio = [
+            name for name in self.attentions if attention_takes(name, "ratio")
+        ]
+        ratio = None
+        if with_ratio:
+            # Registered whatever this trial's attention is, so the space
+            # has it from the first build; inactive (None) for ECA and eSE.
+            with hp.conditional_scope(HP_ATTENTION, with_ratio):
+                ratio = hp.Choice(HP_RATIO, list(self.ratios))
         placements = self.placements(base)
         placement = hp.Choice(HP_PLACEMENT, placements)
         position = "standard"
@@ -137,6 +163,7 @@ class SEHyperModel(keras_tuner.HyperModel):
             learning_rate = hp.Float(HP_LEARNING_RATE, 1e-4, 1e-2, sampling="log")
         model = wrap_with_se(
             base,
+            attention=attention,
             ratio=ratio,
             placement=placement,
             position=position if placement == "residual" else "standard",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from keras_se.saving.atomic import write_bytes_atomically
 from keras_se.tuning.hypermodel import (
+    HP_ATTENTION,
     HP_GATE,
     HP_PLACEMENT,
     HP_POSITION,
@@ -17,7 +18,16 @@ from keras_se.tuning.hypermodel import (
     PARAMS_ADDED,
 )
 
-COLUMNS = ("trial", "status", "ratio", "placement", "stages", "position", "gate")
+COLUMNS = (
+    "trial",
+    "status",
+    "attention",
+    "ratio",
+    "placement",
+    "stages",
+    "position",
+    "gate",
+)
 
 
 def collect_results(oracle) -> list[dict]:
@@ -32,7 +42,8 @@ def collect_results(oracle) -> list[dict]:
             {
                 "trial": trial_id,
                 "status": trial.status,
-                "ratio": values.get(HP_RATIO),
+                "attention": values.get(HP_ATTENTION, "se"),
+                "ratio": values.get(HP_RATIO, "-"),
                 "placement": values.get(HP_PLACEMENT),
                 "stages": values.get(HP_STAGES),
                 "position": values.get(HP_POSITION, "-"),

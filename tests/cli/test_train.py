@@ -16,11 +16,15 @@ from keras_se.cli import main
 from keras_se.demo.data import load_digits
 
 
-def test_train_prints_table_and_saves_the_se_model(tmp_path, capsys):
+def test_train_compares_over_seeds_and_saves_the_best_model(tmp_path, capsys):
     out_dir = tmp_path / "run"
     code = main(
         [
             "train",
+            "--attention",
+            "se",
+            "--seeds",
+            "2",
             "--epochs",
             "3",
             "--batch-size",
@@ -36,8 +40,9 @@ def test_train_prints_table_and_saves_the_se_model(tmp_path, capsys):
     printed = capsys.readouterr().out
     for text in ("digits_cnn", "digits_se_cnn", "params", "test accuracy", "s / epoch"):
         assert text in printed
+    assert "2 seed(s) from 0" in printed
     saved = out_dir / "digits_se_cnn.keras"
-    assert f"Saved the SE model to {saved}\n" in printed
+    assert f"Saved the best attention model to {saved}\n" in printed
     assert not list(out_dir.glob("*.tmp")) and not list(out_dir.glob(".*"))
 
     # The pictures of what the SE blocks do, as `keras-se explain` writes them.
@@ -55,21 +60,75 @@ def test_train_prints_table_and_saves_the_se_model(tmp_path, capsys):
     assert with_se["params"] - plain["params"] == sum(
         2 * c * (c // 4) + c // 4 + c for c in (32, 64)
     )
-    # Three epochs already beat chance (0.1) by far on the digits.
-    assert plain["test_accuracy"] > 0.5 and with_se["test_accuracy"] > 0.5
+    # One accuracy per seed; three epochs already beat chance (0.1) by far.
+    for model_summary in (plain, with_se):
+        accuracies = model_summary["test_accuracy"]
+        assert len(accuracies) == 2 and min(accuracies) > 0.5
+        assert model_summary["test_accuracy_mean"] == pytest.approx(np.mean(accuracies))
+        assert model_summary["test_accuracy_std"] == pytest.approx(
+            np.std(accuracies, ddof=1)
+        )
+    assert with_se["difference_to_plain"] == pytest.approx(
+        with_se["test_accuracy_mean"] - plain["test_accuracy_mean"]
+    )
+    assert plain["difference_to_plain"] is None
+    exceeds = abs(with_se["difference_to_plain"]) > with_se["seed_spread"]
+    assert with_se["exceeds_seed_spread"] is exceeds
+    verdict = "beyond the seed spread" if exceeds else "within the seed spread"
+    assert (
+        f"digits_se_cnn: {100 * with_se['difference_to_plain']:+.2f} points" in printed
+    )
+    assert verdict in printed
 
+    # The saved model is the one trained with the first seed.
     model = keras.saving.load_model(saved, safe_mode=True)
     se_blocks = [
         layer for layer in model.layers if isinstance(layer, keras_se.SqueezeExcite2D)
     ]
     assert [block.ratio for block in se_blocks] == [4, 4]
-    _, test = load_digits()
+    _, test = load_digits(seed=0)
     accuracy = np.mean(np.argmax(model.predict(test.x, verbose=0), -1) == test.y)
-    assert accuracy == pytest.approx(with_se["test_accuracy"], abs=1e-6)
+    assert accuracy == pytest.approx(with_se["test_accuracy"][0], abs=1e-6)
+
+
+def test_train_compares_each_attention_asked_for(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    code = main(
+        ["train", "--attention", "eca,cbam", "--seeds", "1", "--epochs", "1",
+         "--batch-size", "128", "--output-dir", str(out_dir), "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "one seed: no spread to judge" in printed
+    summary = json.loads((out_dir / "train_results.json").read_text())
+    assert list(summary) == ["digits_cnn", "digits_eca_cnn", "digits_cbam_cnn"]
+    best = max(["digits_eca_cnn", "digits_cbam_cnn"],
+               key=lambda name: summary[name]["test_accuracy_mean"])  # fmt: skip
+    assert (out_dir / f"{best}.keras").is_file()
+    # ECA adds one k=3 convolution per stage (32 and 64 channels): 6 weights.
+    eca = summary["digits_eca_cnn"]["params"] - summary["digits_cnn"]["params"]
+    assert eca == 3 + 3
+
+
+def test_default_attentions_match_the_help(capsys):
+    from keras_se.demo.training import DEFAULT_ATTENTIONS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {','.join(DEFAULT_ATTENTIONS)})" in help_text
 
 
 @pytest.mark.parametrize(
-    "flag, value", [("--epochs", "0"), ("--batch-size", "-1"), ("--ratio", "two")]
+    "flag, value",
+    [
+        ("--epochs", "0"),
+        ("--batch-size", "-1"),
+        ("--ratio", "two"),
+        ("--seeds", "0"),
+        ("--attention", "se,transformer"),
+        ("--attention", ","),
+    ],
 )
 def test_train_rejects_bad_flags_before_training(flag, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -85,7 +144,8 @@ def test_console_script_help():
         text=True,
         check=True,
     )
-    for flag in ("--epochs", "--batch-size", "--ratio", "--output-dir", "--seed"):
+    for flag in ("--epochs", "--batch-size", "--ratio", "--output-dir", "--seed",
+                 "--seeds", "--attention"):  # fmt: skip
         assert flag in completed.stdout
     for flag in ("--strategy", "--mixed-precision", "--xla"):
         assert flag in completed.stdout
@@ -96,6 +156,10 @@ def test_train_with_strategy_mixed_precision_and_xla(tmp_path, capsys):
     code = main(
         [
             "train",
+            "--attention",
+            "se",
+            "--seeds",
+            "1",
             "--epochs",
             "1",
             "--batch-size",

@@ -42,7 +42,7 @@ def test_auto_placement_counts_weights_and_identity_start(name):
         wrapped = keras_se.wrap_with_se(model, ratio=4)
     assert len(se_blocks(wrapped)) == EXPECTED_AUTO_BLOCKS[name]
     if EXPECTED_AUTO_BLOCKS[name] == 0:
-        assert any("inserted no SE block" in str(w.message) for w in caught)
+        assert any("inserted no 'se' block" in str(w.message) for w in caught)
     assert_original_weights_kept(model, wrapped)
     # The identity start: the copy computes what the original does.
     assert max_abs_difference(model, wrapped, x) <= 1e-5

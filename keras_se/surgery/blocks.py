@@ -1,0 +1,112 @@
+"""The attention blocks `wrap_with_se` inserts: arguments checked, blocks made.
+
+`wrap_with_se(attention=...)` takes any attention of the family registered in
+`keras_se.layers.ATTENTIONS`. This module resolves the surgery's arguments
+into the chosen layer's constructor arguments once, before any cloning, so
+that a bad combination fails with a clear message before work is done.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import keras
+
+from keras_se._validation import check_choice
+from keras_se.layers.attention import ATTENTIONS
+from keras_se.layers.gates import GATES, IDENTITY_GATES
+
+# A feature map the probe block is built on: small, and large enough for
+# every strided gather of the family (GatherExcite's extent 8).
+_PROBE_SIDE = 16
+
+
+class BlockFactory:
+    """Makes the blocks of one surgery: one attention class, one set of arguments.
+
+    Args:
+        attention: a name in `keras_se.layers.ATTENTIONS`.
+        identity_init: whether the blocks start as the identity
+            (`gate_scale=2` and `initialize_as_identity()`).
+        shared: the surgery's own arguments (`ratio`, `units`, `divisor`,
+            `gate`); `None` means the attention's default. One the
+            attention does not take is an error, unless it is `None`.
+        attention_kwargs: further constructor arguments of the attention.
+
+    Raises:
+        ValueError: for an unknown attention, an argument it does not take,
+            a gate that cannot start as the identity, or arguments its
+            constructor rejects (its own message).
+    """
+
+    def __init__(
+        self,
+        attention: str,
+        identity_init: bool,
+        shared: dict[str, Any],
+        attention_kwargs: dict[str, Any] | None = None,
+    ):
+        self.attention = check_choice("attention", attention, ATTENTIONS)
+        self.layer_class = ATTENTIONS[attention]
+        self.identity_init = identity_init
+        accepted = inspect.signature(self.layer_class.__init__).parameters
+        kwargs = {}
+        for name, value in shared.items():
+            if value is None:
+                continue
+            if name not in accepted:
+                raise ValueError(
+                    f"`{name}` does not apply to attention={attention!r} "
+                    f"({self.layer_class.__name__} takes no `{name}`). "
+                    f"Received: {name}={value!r}"
+                )
+            kwargs[name] = value
+        if attention_kwargs is not None and not isinstance(attention_kwargs, dict):
+            raise ValueError(
+                "`attention_kwargs` must be a dict of constructor arguments or "
+                f"None. Received: attention_kwargs={attention_kwargs!r}"
+            )
+        kwargs.update(attention_kwargs or {})
+        for reserved in ("name", "dtype", "gate_scale"):
+            if reserved in kwargs:
+                raise ValueError(
+                    f"`{reserved}` is set by the surgery, not by `attention_kwargs`. "
+                    f"Received: attention_kwargs={attention_kwargs!r}"
+                )
+        self.gate = kwargs.get("gate", _default(accepted, "gate"))
+        if self.gate is not None:
+            allowed = IDENTITY_GATES if identity_init else tuple(GATES)
+            if identity_init and self.gate not in IDENTITY_GATES:
+                raise ValueError(
+                    f"`gate` must be one of {IDENTITY_GATES} with identity_init=True "
+                    f"(only they are 1 at 2 * gate(0)). Received: gate={self.gate!r}"
+                )
+            check_choice("gate", self.gate, allowed)
+        self.kwargs = kwargs
+        self._probe()
+
+    def make(self, name: str, dtype: Any = None) -> keras.layers.Layer:
+        """A new block named `name`, computing in `dtype` (a dtype policy)."""
+        gate_scale = 2.0 if self.identity_init else 1.0
+        return self.layer_class(
+            **self.kwargs, gate_scale=gate_scale, dtype=dtype, name=name
+        )
+
+    def _probe(self) -> None:
+        # The constructor validates the arguments; building a small copy and
+        # starting it as the identity catches what only those steps can
+        # (a block with no weight to start from), before any cloning.
+        block = self.make("probe")
+        if not self.identity_init:
+            return
+        shape = [1, _PROBE_SIDE, _PROBE_SIDE, _PROBE_SIDE]
+        block.build(tuple(shape))
+        block.initialize_as_identity()
+
+
+def _default(parameters, name: str) -> Any:
+    parameter = parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None
+    return parameter.default
