@@ -36,8 +36,28 @@ def test_tune_writes_table_csv_json_and_plot(tmp_path, capsys):
     assert json.loads((project / "results.json").read_text()) == rows
 
 
+def test_tune_searches_the_attentions_asked_for(tmp_path, capsys):
+    code = main(
+        ["tune", "--attention", "eca,cbam", "--max-trials", "2", "--epochs", "1",
+         "--batch-size", "128", "--directory", str(tmp_path), "--project-name", "p",
+         "--quiet", "--seed", "3"]
+    )  # fmt: skip
+    assert code == 0
+    assert "attention" in capsys.readouterr().out
+    rows = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert {row["attention"] for row in rows} <= {"eca", "cbam"}
+    for row in rows:
+        # ECA has no reduction ratio: the column says so.
+        assert (row["ratio"] == "-") is (row["attention"] == "eca")
+
+
 @pytest.mark.parametrize(
-    "argv", [["--workers", "-1"], ["--dataset", "/no/such/folder"]]
+    "argv",
+    [
+        ["--workers", "-1"],
+        ["--dataset", "/no/such/folder"],
+        ["--attention", "se,transformer"],
+    ],
 )
 def test_tune_refuses_bad_arguments(argv, tmp_path):
     with pytest.raises(SystemExit) as exit_info:

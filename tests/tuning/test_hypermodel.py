@@ -11,6 +11,7 @@ import keras_se
 from keras_se.demo.data import load_digits
 from keras_se.demo.model import build_digits_cnn
 from keras_se.tuning import (
+    HP_ATTENTION,
     HP_GATE,
     HP_PLACEMENT,
     HP_POSITION,
@@ -137,3 +138,60 @@ def test_the_default_placement_is_what_auto_picks(residual, expected):
 
     hypermodel = SEHyperModel(base)
     assert hypermodel.placements(base()) == expected
+
+
+def attention_blocks(model):
+    return [layer for layer in model.layers if keras_se.layers.is_attention(layer)]
+
+
+@pytest.mark.parametrize(
+    ("attention", "layer_class", "has_ratio"),
+    [
+        ("se", keras_se.layers.SqueezeExcite2D, True),
+        ("eca", keras_se.layers.EfficientChannelAttention2D, False),
+        ("cbam", keras_se.layers.CBAM2D, True),
+    ],
+)
+def test_the_attention_is_searched_and_ratio_only_where_it_applies(
+    attention, layer_class, has_ratio
+):
+    base = plain_cnn()
+    hypermodel = SEHyperModel(base, attentions=("se", "eca", "cbam"))
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed(HP_ATTENTION, attention)
+    hp.Fixed(HP_PLACEMENT, "conv")
+    hp.Fixed(HP_STAGES, "all")
+    model = hypermodel.build(hp)
+    blocks = attention_blocks(model)
+    assert len(blocks) == 2 and all(type(b) is layer_class for b in blocks)
+    # The ratio is in the space for every trial, active only for the
+    # attentions that have one.
+    assert HP_RATIO in [p.name for p in hp.space]
+    assert hp.is_active(HP_RATIO) is has_ratio
+    if has_ratio:
+        assert all(b.ratio == hp.get(HP_RATIO) for b in blocks)
+    # Identity start: the wrapped CNN predicts what the plain one does.
+    x = load_digits()[1].x[:8]
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), base.predict(x, verbose=0), atol=1e-6
+    )
+
+
+def test_the_default_space_searches_se_alone():
+    hp = keras_tuner.HyperParameters()
+    SEHyperModel(plain_cnn).build(hp)
+    choices = {p.name: p.values for p in hp.space if hasattr(p, "values")}
+    assert choices[HP_ATTENTION] == ["se"]
+
+
+@pytest.mark.parametrize(
+    ("attentions", "message"),
+    [
+        ("se", "non-empty sequence"),
+        ((), "non-empty sequence"),
+        (("se", "transformer"), r"`attentions` must be one of .*'transformer'"),
+    ],
+)
+def test_bad_attentions_are_refused(attentions, message):
+    with pytest.raises(ValueError, match=message):
+        SEHyperModel(plain_cnn, attentions=attentions)
