@@ -14,6 +14,15 @@ re-exports the everyday API from those homes: the layers, `wrap_with_se`,
 
 from keras_se import errors, layers, saving, surgery, viz
 from keras_se.layers import (
+    CBAM2D,
+    EffectiveSqueezeExcite1D,
+    EffectiveSqueezeExcite2D,
+    EffectiveSqueezeExcite3D,
+    EfficientChannelAttention1D,
+    EfficientChannelAttention2D,
+    EfficientChannelAttention3D,
+    GatherExcite2D,
+    GlobalContext2D,
     SqueezeExcite1D,
     SqueezeExcite2D,
     SqueezeExcite3D,
@@ -32,7 +41,16 @@ from keras_se.surgery import describe, wrap_with_se
 __version__ = "0.1.0"
 
 __all__ = [
+    "CBAM2D",
+    "EffectiveSqueezeExcite1D",
+    "EffectiveSqueezeExcite2D",
+    "EffectiveSqueezeExcite3D",
+    "EfficientChannelAttention1D",
+    "EfficientChannelAttention2D",
+    "EfficientChannelAttention3D",
     "ExportResult",
+    "GatherExcite2D",
+    "GlobalContext2D",
     "SqueezeExcite1D",
     "SqueezeExcite2D",
     "SqueezeExcite3D",

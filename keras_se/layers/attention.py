@@ -7,24 +7,37 @@ block everywhere.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import keras
 
 from keras_se._validation import check_choice
+from keras_se.layers.cbam_2d import CBAM2D
+from keras_se.layers.effective_squeeze_excite_2d import EffectiveSqueezeExcite2D
+from keras_se.layers.efficient_channel_attention_2d import (
+    EfficientChannelAttention2D,
+)
+from keras_se.layers.gather_excite_2d import GatherExcite2D
+from keras_se.layers.global_context_2d import GlobalContext2D
 from keras_se.layers.squeeze_excite_2d import SqueezeExcite2D
 
 ATTENTIONS: dict[str, type[keras.layers.Layer]] = {
     "se": SqueezeExcite2D,
+    "gc": GlobalContext2D,
+    "ge": GatherExcite2D,
+    "cbam": CBAM2D,
+    "eca": EfficientChannelAttention2D,
+    "ese": EffectiveSqueezeExcite2D,
 }
 
 
-def get_attention(name: str, **kwargs: Any) -> keras.layers.Layer:
+def get_attention(name: str, /, **kwargs: Any) -> keras.layers.Layer:
     """Returns a new 2D attention layer of the family registered as `name`.
 
     Args:
         name: one of `keras_se.layers.ATTENTIONS`: timm's names.
-        **kwargs: the layer's constructor arguments.
+        **kwargs: the layer's constructor arguments (`name` included).
 
     Returns:
         A new, unbuilt layer.
@@ -39,3 +52,36 @@ def get_attention(name: str, **kwargs: Any) -> keras.layers.Layer:
     'SqueezeExcite2D'
     """
     return ATTENTIONS[check_choice("attention", name, ATTENTIONS)](**kwargs)
+
+
+def is_attention(layer: keras.layers.Layer) -> bool:
+    """Whether `layer` is an attention block of keras_se (any rank).
+
+    Every attention layer of the family has `initialize_as_identity`, the
+    method the surgery starts blocks with; `describe` and the tuner use
+    this test to find the blocks of a model.
+
+    Example:
+
+    >>> keras_se.layers.is_attention(keras_se.SqueezeExcite2D())
+    True
+    >>> keras_se.layers.is_attention(keras.layers.Dense(4))
+    False
+    """
+    return callable(getattr(layer, "initialize_as_identity", None))
+
+
+def attention_takes(name: str, argument: str) -> bool:
+    """Whether the attention registered as `name` has the constructor `argument`.
+
+    ECA and eSE have no bottleneck, so no `ratio`; the surgery, the tuner and
+    the main job ask this before passing one.
+
+    Example:
+
+    >>> from keras_se.layers.attention import attention_takes
+    >>> attention_takes("se", "ratio")
+    True
+    """
+    layer_class = ATTENTIONS[check_choice("attention", name, ATTENTIONS)]
+    return argument in inspect.signature(layer_class.__init__).parameters

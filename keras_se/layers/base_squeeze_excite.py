@@ -18,6 +18,8 @@ from keras_se._validation import (
 )
 from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT, bottleneck_units
 from keras_se.layers.gates import GATES, check_identity_start, get_gate
+from keras_se.layers.quantization import QuantizableSublayers
+from keras_se.layers.squeeze import spatial_max, spatial_mean
 from keras_se.layers.weight_arguments import (
     fresh_initializer,
     set_weight_arguments,
@@ -27,7 +29,7 @@ from keras_se.layers.weight_arguments import (
 SQUEEZES = ("avg", "max")
 
 
-class BaseSqueezeExcite(keras.layers.Layer):
+class BaseSqueezeExcite(QuantizableSublayers, keras.layers.Layer):
     """Squeeze-and-Excitation over `rank` spatial axes.
 
     Holds validation, build, call, `compute_output_shape` and `get_config` for
@@ -168,45 +170,12 @@ class BaseSqueezeExcite(keras.layers.Layer):
     def _squeeze(self, inputs, mask):
         if mask is not None:
             return self._masked_squeeze(inputs, mask)
-        if self.squeeze == "max":
-            return ops.max(inputs, axis=self.spatial_axes)
-        # The squeeze is the spatial mean, 1/(H*W) * sum (eq. 2 of the paper).
-        spatial_shape = tuple(inputs.shape[axis] for axis in self.spatial_axes)
-        if (
-            self.rank < 3
-            and _pooling_is_faster(inputs.dtype)
-            and None not in spatial_shape
-        ):
-            # On TensorFlow's CPU kernels a window the size of the whole map
-            # averages in about half the time of `reduce_mean`, the difference
-            # between SE costing 1.4x and 1.9x an elementwise multiply
-            # (benchmarks/layer_overhead.py). Same numbers, to float32 rounding.
-            # Not in 3D: TFLite has no built-in AvgPool3D, so such a model
-            # would not export.
-            pooled = ops.average_pool(
-                inputs, spatial_shape, 1, "valid", data_format=self.data_format
-            )
-            return ops.reshape(pooled, (-1, self.channels))
-        return ops.mean(inputs, axis=self.spatial_axes)
+        pool = spatial_max if self.squeeze == "max" else spatial_mean
+        return pool(inputs, self.rank, self.data_format)
 
     def _masked_squeeze(self, inputs, mask):
-        # A padding mask covers the spatial axes only (e.g. the steps of a
-        # sequence): padded positions must not enter the channel statistic.
-        mask = ops.expand_dims(ops.cast(mask, "bool"), self.channel_axis)
-        if self.squeeze == "max":
-            lowest = ops.convert_to_tensor(float("-inf"), inputs.dtype)
-            maximum = ops.max(ops.where(mask, inputs, lowest), axis=self.spatial_axes)
-            # A fully masked sample has no maximum: its squeeze is 0, as the
-            # average's is, rather than -inf, which would make the gate NaN.
-            seen = ops.any(mask, axis=self.spatial_axes)
-            return ops.where(seen, maximum, ops.zeros_like(maximum))
-        # Sum in float32 at least, as `ops.mean` does: in float16 a few
-        # thousand steps of moderate values overflow 65,504.
-        dtype = keras.backend.result_type(inputs.dtype, "float32")
-        weights = ops.cast(mask, dtype)
-        total = ops.sum(ops.cast(inputs, dtype) * weights, axis=self.spatial_axes)
-        count = ops.sum(weights, axis=self.spatial_axes)
-        return ops.cast(total / ops.maximum(count, 1.0), inputs.dtype)
+        pool = spatial_max if self.squeeze == "max" else spatial_mean
+        return pool(inputs, self.rank, self.data_format, mask)
 
     def call(self, inputs, mask=None):
         scale = ops.reshape(self.excitation(inputs, mask), self._gate_shape)
@@ -236,13 +205,3 @@ class BaseSqueezeExcite(keras.layers.Layer):
             }
         )
         return config
-
-
-def _pooling_is_faster(dtype) -> bool:
-    # Other backends' pooling is no faster than their mean (JAX) or transposes
-    # channels-last inputs (PyTorch); TensorFlow's float16 pooling accumulates
-    # in float16 and loses accuracy, while `ops.mean` accumulates in float32.
-    return (
-        keras.backend.backend() == "tensorflow"
-        and keras.backend.standardize_dtype(dtype) == "float32"
-    )

@@ -12,6 +12,7 @@ from keras_se._validation import (
     resolve_data_format,
 )
 from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT
+from keras_se.layers.quantization import QuantizableSublayers
 from keras_se.layers.squeeze_excite_2d import SqueezeExcite2D
 from keras_se.layers.weight_arguments import (
     fresh_initializer,
@@ -33,7 +34,7 @@ SE_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
-class SqueezeExciteConv2D(keras.layers.Layer):
+class SqueezeExciteConv2D(QuantizableSublayers, keras.layers.Layer):
     """A `kernel_size` convolution, then `SqueezeExcite2D`, then an optional skip.
 
     The SE building block as first sketched: `U = conv(X)` with "same"

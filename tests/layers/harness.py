@@ -65,11 +65,19 @@ def case_inputs(case: LayerCase, seed: int = 0) -> np.ndarray:
 
 
 def randomize_weights(layer: keras.layers.Layer, seed: int = 1) -> None:
-    """Sets every weight to random values, so zero-initialised ones count too."""
+    """Sets every weight to random values, so zero-initialised ones count too.
+
+    A BatchNormalization's moving variance is drawn positive (0.5 to 1.5): a
+    negative variance would make the output NaN and every comparison vacuous.
+    """
     rng = np.random.default_rng(seed)
-    layer.set_weights(
-        [rng.normal(0, 0.3, w.shape).astype("float32") for w in layer.get_weights()]
-    )
+    values = []
+    for weight in layer.weights:
+        value = rng.normal(0, 0.3, weight.shape)
+        if weight.path.endswith("moving_variance"):
+            value = rng.uniform(0.5, 1.5, weight.shape)
+        values.append(value.astype("float32"))
+    layer.set_weights(values)
 
 
 def to_numpy(x) -> np.ndarray:

@@ -14,16 +14,27 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 from typing import Any
 
 import keras
 
 from keras_se.layers import (
+    CBAM2D,
+    EffectiveSqueezeExcite1D,
+    EffectiveSqueezeExcite2D,
+    EffectiveSqueezeExcite3D,
+    EfficientChannelAttention1D,
+    EfficientChannelAttention2D,
+    EfficientChannelAttention3D,
+    GatherExcite2D,
+    GlobalContext2D,
     SqueezeExcite1D,
     SqueezeExcite2D,
     SqueezeExcite3D,
     SqueezeExciteConv2D,
     bottleneck_units,
+    make_divisible,
 )
 
 
@@ -92,6 +103,48 @@ BIAS_ARGS = {
 }
 FIRST = {"data_format": "channels_first"}
 CONV_ARGS = {**SE_ARGS, "kernel_size": 1, "residual": True}
+# Every GC / GE / CBAM argument away from its default.
+TIMM_ARGS = {
+    "ratio": 2.5,
+    "divisor": 2,
+    "activation": "gelu",
+    "gate": "hard_sigmoid",
+    "gate_scale": 2.0,
+    "data_format": "channels_last",
+    "kernel_initializer": "he_normal",
+    "kernel_regularizer": keras.regularizers.L2(1e-3),
+    "kernel_constraint": keras.constraints.MaxNorm(2.0),
+}
+GC_ARGS = {**TIMM_ARGS, "fusion": "both", "use_attention": False}
+GE_ARGS = {**TIMM_ARGS, "extent": 2, "extra_params": True, "use_mlp": False}
+CBAM_ARGS = {**TIMM_ARGS, "spatial_kernel_size": 3}
+# Every ECA argument away from its default; a positive start, so that
+# `non_neg` leaves every weight to the data.
+ECA_ARGS = {
+    "kernel_size": 5,
+    "gamma": 1.5,
+    "beta": 0.5,
+    "padding": "circular",
+    "gate": "hard_sigmoid",
+    "gate_scale": 2.0,
+    "data_format": "channels_last",
+    "kernel_initializer": keras.initializers.RandomUniform(0.1, 0.5, seed=7),
+    "kernel_regularizer": keras.regularizers.L2(1e-3),
+    "kernel_constraint": "non_neg",
+}
+# Every eSE argument away from its default.
+ESE_ARGS = {
+    "add_maxpool": True,
+    "gate": "sigmoid",
+    "gate_scale": 2.0,
+    "data_format": "channels_last",
+    "kernel_initializer": "he_normal",
+    "bias_initializer": keras.initializers.Constant(0.1),
+    "kernel_regularizer": keras.regularizers.L2(1e-3),
+    "bias_regularizer": "l1",
+    "kernel_constraint": keras.constraints.MaxNorm(2.0),
+    "bias_constraint": "non_neg",
+}
 
 # fmt: off
 LAYER_CASES = (
@@ -112,6 +165,35 @@ LAYER_CASES = (
     LayerCase("conv_kernel_1_all_args", SqueezeExciteConv2D, {**CONV_ARGS, "filters": 16}, (2, 3, 4, 16)),
     LayerCase("conv_bias_args", SqueezeExciteConv2D, {**BIAS_ARGS, "filters": 6, "kernel_size": 2}, (2, 4, 5, 3), (2, 4, 5, 6)),
     LayerCase("conv_channels_first", SqueezeExciteConv2D, {**FIRST, "filters": 6, "ratio": 2}, (2, 3, 4, 5), (2, 6, 4, 5)),
+    LayerCase("gc", GlobalContext2D, {}, (2, 4, 5, 16)),
+    LayerCase("gc_all_args", GlobalContext2D, GC_ARGS, (2, 3, 4, 16)),
+    LayerCase("gc_add_bias_args", GlobalContext2D, {**BIAS_ARGS, "fusion": "add"}, (2, 3, 4, 6)),
+    LayerCase("gc_channels_first", GlobalContext2D, {**FIRST, "ratio": 2, "fusion": "both"}, (2, 8, 4, 5)),
+    LayerCase("ge", GatherExcite2D, {}, (2, 4, 5, 16)),
+    LayerCase("ge_strided_maxpool", GatherExcite2D, {"extent": 2, "add_maxpool": True, "ratio": 4}, (2, 5, 6, 8)),
+    LayerCase("ge_extra_params", GatherExcite2D, {"extent": 4, "extra_params": True, "ratio": 4}, (2, 6, 7, 8)),
+    LayerCase("ge_all_args", GatherExcite2D, GE_ARGS, (2, 5, 4, 8)),
+    LayerCase("ge_mlp_bias_args", GatherExcite2D, {**BIAS_ARGS, "extent": 2, "extra_params": True}, (2, 4, 5, 6)),
+    LayerCase("ge_channels_first", GatherExcite2D, {**FIRST, "extent": 2, "extra_params": True, "ratio": 2}, (2, 8, 5, 4)),
+    LayerCase("ge_channels_first_pool", GatherExcite2D, {**FIRST, "extent": 4, "ratio": 2}, (2, 8, 5, 6)),
+    LayerCase("cbam", CBAM2D, {}, (2, 4, 5, 16)),
+    LayerCase("cbam_all_args", CBAM2D, CBAM_ARGS, (2, 5, 4, 16)),
+    LayerCase("cbam_units", CBAM2D, {"units": 3, "activation": "swish", "gate": "tanh"}, (2, 4, 4, 6)),
+    LayerCase("cbam_channels_first", CBAM2D, {**FIRST, "ratio": 2}, (2, 8, 4, 5)),
+    LayerCase("eca1d", EfficientChannelAttention1D, {}, (2, 6, 16), supports_masking=True),
+    LayerCase("eca1d_circular", EfficientChannelAttention1D, {"padding": "circular"}, (2, 5, 6), supports_masking=True),
+    LayerCase("eca2d", EfficientChannelAttention2D, {}, (2, 4, 5, 16), supports_masking=True),
+    LayerCase("eca2d_all_args", EfficientChannelAttention2D, ECA_ARGS, (2, 3, 4, 16), supports_masking=True),
+    LayerCase("eca2d_adaptive_k5", EfficientChannelAttention2D, {}, (2, 2, 2, 128), supports_masking=True),
+    LayerCase("eca2d_channels_first", EfficientChannelAttention2D, {**FIRST, "gate": "tanh"}, (2, 8, 4, 5), supports_masking=True),
+    LayerCase("eca3d", EfficientChannelAttention3D, {"kernel_size": 3, "padding": "circular"}, (2, 2, 3, 2, 6), supports_masking=True),
+    LayerCase("eca3d_channels_first", EfficientChannelAttention3D, FIRST, (2, 16, 2, 3, 2), supports_masking=True),
+    LayerCase("ese1d", EffectiveSqueezeExcite1D, {}, (2, 6, 8), supports_masking=True),
+    LayerCase("ese2d", EffectiveSqueezeExcite2D, {}, (2, 4, 5, 8), supports_masking=True),
+    LayerCase("ese2d_all_args", EffectiveSqueezeExcite2D, ESE_ARGS, (2, 3, 4, 6), supports_masking=True),
+    LayerCase("ese2d_channels_first", EffectiveSqueezeExcite2D, {**FIRST, "add_maxpool": True}, (2, 6, 3, 4), supports_masking=True),
+    LayerCase("ese3d", EffectiveSqueezeExcite3D, {}, (2, 2, 3, 2, 6), supports_masking=True),
+    LayerCase("ese3d_channels_first", EffectiveSqueezeExcite3D, {**FIRST, "gate": "tanh"}, (2, 4, 2, 2, 3), supports_masking=True),
 )
 # fmt: on
 
@@ -134,6 +216,51 @@ def conv_counts(args: dict, channels: int) -> tuple[int, int, int]:
     return se_weights + (2 if bias else 1), 0, se_params + conv_params
 
 
+def eca_counts(args: dict, channels: int) -> tuple[int, int, int]:
+    """One bias-free kernel of k weights; k from ECA-Net's rule as timm floors it."""
+    size = args["kernel_size"]
+    if size is None:
+        t = int(abs(math.log2(channels) + args["beta"]) / args["gamma"])
+        size = max(3, t + 1 - t % 2)
+    return 1, 0, size
+
+
+def ese_counts(args: dict, channels: int) -> tuple[int, int, int]:
+    """One C -> C dense step with a bias."""
+    return 2, 0, channels * channels + channels
+
+
+def timm_width(args: dict, channels: int) -> int:
+    """timm's `make_divisible(C * rd_ratio, rd_divisor, round_limit=0.)`."""
+    if args["units"] is not None:
+        return args["units"]
+    return make_divisible(channels / args["ratio"], args["divisor"], round_limit=0.0)
+
+
+def gc_counts(args: dict, channels: int) -> tuple[int, int, int]:
+    """A C -> 1 attention conv with bias; per fusion C -> u -> LayerNorm(u) -> C."""
+    units, fusions = timm_width(args, channels), 2 if args["fusion"] == "both" else 1
+    attention = args["use_attention"]
+    transform = 2 * channels * units + units + channels + 2 * units
+    weights = 2 * attention + 6 * fusions
+    return weights, 0, (channels + 1) * attention + fusions * transform
+
+
+def ge_counts(args: dict, channels: int) -> tuple[int, int, int]:
+    """log2(extent) x (3x3 depthwise, batch norm) if extra_params; C -> u -> C MLP."""
+    steps = int(math.log2(args["extent"])) if args["extra_params"] else 0
+    units = timm_width(args, channels)
+    mlp = args["use_mlp"]
+    params = steps * 13 * channels + mlp * (2 * channels * units + units + channels)
+    return 3 * steps + 4 * mlp, 2 * steps, params
+
+
+def cbam_counts(args: dict, channels: int) -> tuple[int, int, int]:
+    """A bias-free C -> u -> C MLP, a k x k conv 2 -> 1, a 1-channel batch norm."""
+    units, size = timm_width(args, channels), args["spatial_kernel_size"]
+    return 5, 2, 2 * channels * units + 2 * size * size + 4
+
+
 # Independent parameter formulas, from the resolved arguments and the input's
 # channel count; a class without one gives its counts on its registry lines.
 COUNT_FORMULAS = {
@@ -141,6 +268,15 @@ COUNT_FORMULAS = {
     SqueezeExcite2D: se_counts,
     SqueezeExcite3D: se_counts,
     SqueezeExciteConv2D: conv_counts,
+    EfficientChannelAttention1D: eca_counts,
+    EfficientChannelAttention2D: eca_counts,
+    EfficientChannelAttention3D: eca_counts,
+    EffectiveSqueezeExcite1D: ese_counts,
+    EffectiveSqueezeExcite2D: ese_counts,
+    EffectiveSqueezeExcite3D: ese_counts,
+    GlobalContext2D: gc_counts,
+    GatherExcite2D: ge_counts,
+    CBAM2D: cbam_counts,
 }
 
 

@@ -1,0 +1,134 @@
+"""Pieces shared by `GlobalContext2D`, `GatherExcite2D` and `CBAM2D`.
+
+Their private base (axes, input checks, the scaled gate), the width rule of
+their timm counterparts, PyTorch-style symmetric padding and pooling, and
+the nearest-neighbour resize with which Gather-Excite spreads a coarse gate
+back over the whole map.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_se.layers.bottleneck import make_divisible
+from keras_se.layers.quantization import QuantizableSublayers
+
+# PyTorch's BatchNorm2d defaults: its momentum 0.1 is Keras's 0.9.
+BATCH_NORM_MOMENTUM = 0.9
+BATCH_NORM_EPSILON = 1e-5
+
+
+class BaseAttention2D(QuantizableSublayers, keras.layers.Layer):
+    """The base of the 4D attention layers: axes, input checks, the gate.
+
+    A subclass sets `data_format`, `gate_scale` and `_gate_fn` in `__init__`;
+    its sub-layers quantize with `model.quantize(mode)` and reload quantized.
+    """
+
+    @property
+    def channel_axis(self) -> int:
+        return -1 if self.data_format == "channels_last" else 1
+
+    @property
+    def spatial_axes(self) -> tuple[int, int]:
+        return (1, 2) if self.data_format == "channels_last" else (2, 3)
+
+    def _input_channels(self, input_shape) -> int:
+        """Returns the channel count of a 4D `input_shape`; raises if it has none."""
+        name = type(self).__name__
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"`{name}` expects inputs of rank 4 (batch, 2 spatial axes and "
+                f"channels). Received: input_shape={tuple(input_shape)}"
+            )
+        channels = input_shape[self.channel_axis]
+        if channels is None:
+            raise ValueError(
+                f"`{name}` needs a known channel count on axis "
+                f"{self.channel_axis} (data_format={self.data_format!r}). "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        self.input_spec = keras.layers.InputSpec(
+            ndim=4, axes={self.channel_axis: channels}
+        )
+        return channels
+
+    def _per_channel(self, values):
+        """Reshapes `(batch, channels)` values to broadcast over the input."""
+        shape = [-1, 1, 1, 1]
+        shape[self.channel_axis] = values.shape[-1]
+        return ops.reshape(values, shape)
+
+    def _scaled_gate(self, logits):
+        gate = self._gate_fn(logits)
+        if self.gate_scale != 1.0:
+            gate = gate * ops.cast(self.gate_scale, gate.dtype)
+        return gate
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def timm_units(channels: int, ratio: float, units: int | None, divisor: int) -> int:
+    """The hidden width of timm's `GlobalContext`, `GatherExcite` and `CbamModule`.
+
+    `units` when given, else `make_divisible(channels / ratio, divisor,
+    round_limit=0.0)`: the multiple of `divisor` nearest to `channels / ratio`
+    (halves round up), at least `divisor`. Unlike `SqueezeExcite2D`'s floor,
+    24 channels with `ratio=16` give 2 units, not 1.
+    """
+    if units is not None:
+        return units
+    return make_divisible(channels / ratio, divisor, round_limit=0.0)
+
+
+def pad_spatial(x, padding: int, data_format: str, value: float = 0.0):
+    """Pads both spatial axes of the 4D `x` by `padding` on each side."""
+    widths = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+    if data_format == "channels_first":
+        widths = [[0, 0], [0, 0], [padding, padding], [padding, padding]]
+    return ops.pad(x, widths, constant_values=value)
+
+
+def torch_average_pool(x, size: int, stride: int, padding: int, data_format: str):
+    """PyTorch's `avg_pool2d(..., count_include_pad=False)` on the 4D `x`.
+
+    `padding` positions on each side, as PyTorch pads (Keras's "same" puts
+    an odd one after), and left out of each window's average.
+    """
+    pool = {"strides": stride, "padding": "valid", "data_format": data_format}
+    # Window sums over the zero-padded map, divided by the count of real
+    # positions in each window.
+    sums = ops.average_pool(pad_spatial(x, padding, data_format), size, **pool)
+    one = x[:1, :, :, :1] if data_format == "channels_last" else x[:1, :1]
+    ones = pad_spatial(ops.ones_like(one), padding, data_format)
+    return sums / ops.average_pool(ones, size, **pool)
+
+
+def torch_max_pool(x, size: int, stride: int, padding: int, data_format: str):
+    """PyTorch's `max_pool2d` on the 4D `x`: `padding` of -inf on each side."""
+    pool = {"strides": stride, "padding": "valid", "data_format": data_format}
+    lowest = pad_spatial(x, padding, data_format, float("-inf"))
+    return ops.max_pool(lowest, size, **pool)
+
+
+def nearest_indices(out_size, in_size):
+    """The source rows of a nearest resize from `in_size` to `out_size` rows.
+
+    PyTorch's `F.interpolate(mode="nearest")` rule, in its float32 arithmetic:
+    `min(floor(i * (in_size / out_size)), in_size - 1)`. Computing the scale
+    in float32 as it does keeps the rows equal where the exact quotient
+    would land on the other side of an integer.
+    """
+    scale = ops.divide(ops.cast(in_size, "float32"), ops.cast(out_size, "float32"))
+    rows = ops.floor(ops.multiply(ops.cast(ops.arange(out_size), "float32"), scale))
+    return ops.minimum(ops.cast(rows, "int32"), ops.cast(in_size, "int32") - 1)
+
+
+def resize_nearest(x, height, width, data_format: str):
+    """Resizes the spatial axes of the 4D `x` to `(height, width)`, nearest."""
+    row_axis = 1 if data_format == "channels_last" else 2
+    shape = ops.shape(x)
+    x = ops.take(x, nearest_indices(height, shape[row_axis]), axis=row_axis)
+    return ops.take(x, nearest_indices(width, shape[row_axis + 1]), axis=row_axis + 1)

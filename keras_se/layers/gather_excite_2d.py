@@ -1,0 +1,328 @@
+"""The `GatherExcite2D` layer: Gather-Excite attention."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import keras
+from keras import ops
+
+from keras_se._validation import (
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    get_keras_object,
+    resolve_data_format,
+)
+from keras_se.layers._attention_parts import (
+    BATCH_NORM_EPSILON,
+    BATCH_NORM_MOMENTUM,
+    BaseAttention2D,
+    pad_spatial,
+    resize_nearest,
+    timm_units,
+    torch_average_pool,
+    torch_max_pool,
+)
+from keras_se.layers.gates import GATES, check_identity_start, get_gate
+from keras_se.layers.weight_arguments import (
+    fresh_initializer,
+    set_weight_arguments,
+    weight_arguments_config,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_se")
+class GatherExcite2D(BaseAttention2D):
+    """Gather-Excite attention: gather context over an extent, excite, rescale.
+
+    The *gather* summarizes each channel over a neighbourhood: the whole map
+    with `extent=0` (the mean, as SE), or, with `extent=e` (a power of two),
+    every `e`-th position: parameter-free, an average pool with a window of
+    `2e - 1`, stride `e` and `e - 1` positions of padding left out of the
+    average (PyTorch's `count_include_pad=False`); with `extra_params=True`,
+    `log2(e)` depthwise 3x3 convolutions of stride 2 (padding 1, no bias),
+    each followed by batch normalization, with `activation` between them.
+    With `use_mlp=True` the gathered map goes through two 1x1 convolutions
+    with biases, `channels -> channels / ratio -> channels`, with
+    `activation` between them. The *excite* is the gate of the result,
+    resized to the input's size by nearest neighbour (PyTorch's
+    `F.interpolate` rule), and the output is the input times the gate.
+    The defaults are those of timm's `GatherExcite`; with them the block is
+    an SE block with timm's rounding of the width.
+
+    `initialize_as_identity()` (used by `wrap_with_se`) works for every
+    configuration with weights: `use_mlp=True` (any extent), or
+    `extra_params=True`. `use_mlp=False` with a parameter-free gather has
+    nothing to zero, and raises.
+
+    Args:
+        extent: 0 (global) or a power of two, the gather's stride.
+            Defaults to 0.
+        extra_params: whether a strided gather has weights (GE-θ). Needs
+            `extent > 0` (timm's global gather with weights is a depthwise
+            convolution with "same" padding, no global gather).
+            Defaults to `False`.
+        use_mlp: whether the gathered map goes through the two 1x1
+            convolutions (GE-θ+). Defaults to `True`.
+        ratio: positive number, the reduction ratio of the MLP: it has
+            `channels / ratio` units, rounded to the nearest multiple of
+            `divisor` (halves up) and at least `divisor`. Defaults to 16.
+        units: positive int or `None`, an absolute width that overrides
+            `ratio`. Defaults to `None`.
+        divisor: positive int, the width is a multiple of it. Defaults to 1.
+        add_maxpool: whether the parameter-free gather averages its mean with
+            the maximum over the same window (timm's experimental option).
+            Defaults to `False`.
+        activation: the activation in the MLP and between the gather's
+            convolutions, any Keras activation. Defaults to `"relu"`.
+        gate: one of `keras_se.layers.GATES`. Defaults to `"sigmoid"`.
+        gate_scale: positive float, a constant the gate is multiplied by.
+            Defaults to 1.0.
+        data_format: `"channels_last"` or `"channels_first"`; `None`
+            means `keras.config.image_data_format()` at construction.
+        kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, kernel_constraint, bias_constraint: for the MLP's
+            steps; the kernel ones also for the depthwise convolutions.
+            Each step gets its own initializer instance.
+        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: a 4D tensor.
+        training: whether the batch normalization of `extra_params=True`
+            uses the batch's statistics.
+
+    Input shape:
+        `(batch, height, width, channels)` with `"channels_last"`,
+        `(batch, channels, height, width)` with `"channels_first"`.
+
+    Output shape:
+        The input's shape.
+
+    Example:
+
+    >>> x = np.random.rand(2, 7, 7, 32).astype("float32")
+    >>> layer = keras_se.layers.GatherExcite2D(extent=4, extra_params=True)
+    >>> tuple(layer(x).shape)
+    (2, 7, 7, 32)
+
+    Reference:
+        - [Hu et al., Gather-Excite: Exploiting Feature Context in
+            Convolutional Neural Networks, NeurIPS 2018](
+            https://arxiv.org/abs/1810.12348)
+    """
+
+    def __init__(
+        self,
+        extent: int = 0,
+        extra_params: bool = False,
+        use_mlp: bool = True,
+        ratio: float = 16,
+        units: int | None = None,
+        divisor: int = 1,
+        add_maxpool: bool = False,
+        activation: str | Callable | None = "relu",
+        gate: str = "sigmoid",
+        gate_scale: float = 1.0,
+        data_format: str | None = None,
+        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+        bias_initializer: str | keras.initializers.Initializer = "zeros",
+        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
+        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
+        kernel_constraint: str | keras.constraints.Constraint | None = None,
+        bias_constraint: str | keras.constraints.Constraint | None = None,
+        **kwargs,
+    ):
+        is_int = isinstance(extent, int) and not isinstance(extent, bool)
+        if not is_int or extent == 1 or extent < 0 or extent & (extent - 1):
+            raise ValueError(
+                "`extent` must be 0 (global) or a power of two from 2 up, such "
+                f"as 2, 4 or 8. Received: extent={extent!r}"
+            )
+        self.extent = extent
+        self.extra_params = check_bool("extra_params", extra_params)
+        if extra_params and extent == 0:
+            raise ValueError(
+                "`extra_params=True` needs a strided gather, `extent` of 2 or "
+                "more. Received: extra_params=True, extent=0"
+            )
+        self.use_mlp = check_bool("use_mlp", use_mlp)
+        check_positive_number("ratio", ratio)
+        self.ratio = ratio
+        self.units = check_positive_int("units", units, allow_none=True)
+        self.divisor = check_positive_int("divisor", divisor)
+        self.add_maxpool = check_bool("add_maxpool", add_maxpool)
+        if add_maxpool and extra_params:
+            raise ValueError(
+                "`add_maxpool=True` applies to the parameter-free gather only. "
+                "Received: add_maxpool=True, extra_params=True"
+            )
+        self.activation = get_keras_object("activation", activation)
+        self.gate = check_choice("gate", gate, GATES)
+        self.gate_scale = check_positive_number("gate_scale", gate_scale)
+        self.data_format = resolve_data_format(data_format)
+        set_weight_arguments(
+            self,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
+        super().__init__(**kwargs)
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+        self._gate_fn = get_gate(gate)
+
+    def build(self, input_shape):
+        channels = self._input_channels(input_shape)
+        self.channels = channels
+        self.mlp_units = timm_units(channels, self.ratio, self.units, self.divisor)
+        self.gather_convs, self.gather_norms = [], []
+        if self.extra_params:
+            # The steps' weights depend on the channels only.
+            shape = [None, None, None, None]
+            shape[self.channel_axis] = channels
+            for index in range(int(math.log2(self.extent))):
+                conv = keras.layers.DepthwiseConv2D(
+                    3,
+                    strides=2,
+                    padding="valid",
+                    use_bias=False,
+                    depthwise_initializer=fresh_initializer(
+                        self.kernel_initializer, index
+                    ),
+                    depthwise_regularizer=self.kernel_regularizer,
+                    depthwise_constraint=self.kernel_constraint,
+                    data_format=self.data_format,
+                    dtype=self.dtype_policy,
+                    name=f"gather_conv{index + 1}",
+                )
+                norm = keras.layers.BatchNormalization(
+                    axis=self.channel_axis,
+                    momentum=BATCH_NORM_MOMENTUM,
+                    epsilon=BATCH_NORM_EPSILON,
+                    dtype=self.dtype_policy,
+                    name=f"gather_norm{index + 1}",
+                )
+                conv.build(tuple(shape))
+                norm.build(tuple(shape))
+                self.gather_convs.append(conv)
+                self.gather_norms.append(norm)
+        if self.use_mlp:
+            offset = len(self.gather_convs)
+            self.reduce = self._dense(self.mlp_units, self.activation, "reduce", offset)
+            self.expand = self._dense(channels, None, "expand", offset + 1)
+            self.reduce.build((None, channels))
+            self.expand.build((None, self.mlp_units))
+
+    def _dense(self, units, activation, name, seed_offset):
+        return keras.layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=fresh_initializer(self.kernel_initializer, seed_offset),
+            bias_initializer=fresh_initializer(self.bias_initializer, seed_offset),
+            kernel_regularizer=self.kernel_regularizer,
+            bias_regularizer=self.bias_regularizer,
+            kernel_constraint=self.kernel_constraint,
+            bias_constraint=self.bias_constraint,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def initialize_as_identity(self) -> None:
+        """Zeroes the last weighted step, so that the block starts as the identity.
+
+        With `use_mlp=True` that is the MLP's `expand` step; with
+        `use_mlp=False` and `extra_params=True`, the scale and offset of the
+        last batch normalization. The gate then sees logits of 0, and
+        `gate_scale * gate(0)` is 1 for a sigmoid or hard-sigmoid gate with
+        `gate_scale=2`.
+
+        Raises:
+            ValueError: if the layer is not built, its gate and `gate_scale`
+                are not 1 at 0, or it has no weights (`use_mlp=False` and
+                `extra_params=False`).
+        """
+        if not (self.use_mlp or self.extra_params):
+            raise ValueError(
+                "`GatherExcite2D` without weights cannot start as the identity: "
+                "set `use_mlp=True`, or `extra_params=True` with `extent` of 2 "
+                "or more. Received: use_mlp=False, extra_params=False"
+            )
+        check_identity_start(self, self.gate, self.gate_scale)
+        if self.use_mlp:
+            weights = self.expand.weights
+        else:
+            norm = self.gather_norms[-1]
+            weights = [norm.gamma, norm.beta]
+        for weight in weights:
+            weight.assign(ops.zeros(weight.shape, weight.dtype))
+
+    def _gather(self, inputs, training):
+        if self.extent == 0:
+            gathered = ops.mean(inputs, axis=self.spatial_axes)
+            if self.add_maxpool:
+                maximum = ops.max(inputs, axis=self.spatial_axes)
+                gathered = 0.5 * gathered + 0.5 * maximum
+            return gathered
+        if self.extra_params:
+            x = inputs
+            steps = list(zip(self.gather_convs, self.gather_norms, strict=True))
+            for index, (conv, norm) in enumerate(steps):
+                x = norm(conv(pad_spatial(x, 1, self.data_format)), training=training)
+                if index < len(steps) - 1:
+                    x = self.activation(x)
+            return x
+        # timm's window, stride and padding: 2e - 1, e and e - 1.
+        pool = (2 * self.extent - 1, self.extent, self.extent - 1, self.data_format)
+        gathered = torch_average_pool(inputs, *pool)
+        if self.add_maxpool:
+            gathered = 0.5 * gathered + 0.5 * torch_max_pool(inputs, *pool)
+        return gathered
+
+    def excitation(self, inputs, training=None):
+        """Returns the gate before its resize: `(batch, channels)` for
+        `extent=0`, else a map of `ceil(size / extent)` positions per axis,
+        in the layer's data format."""
+        gathered = self._gather(inputs, training)
+        if self.use_mlp:
+            if gathered.ndim == 4 and self.data_format == "channels_first":
+                hidden = ops.transpose(gathered, (0, 2, 3, 1))
+                gathered = ops.transpose(self.expand(self.reduce(hidden)), (0, 3, 1, 2))
+            else:
+                gathered = self.expand(self.reduce(gathered))
+        return self._scaled_gate(gathered)
+
+    def call(self, inputs, training=None):
+        gate = self.excitation(inputs, training)
+        if self.extent == 0:
+            gate = self._per_channel(gate)
+        else:
+            # Nearest resize commutes with the elementwise gate: resizing the
+            # gate is cheaper than gating the resized map.
+            height, width = (ops.shape(inputs)[axis] for axis in self.spatial_axes)
+            gate = resize_nearest(gate, height, width, self.data_format)
+        return inputs * ops.cast(gate, inputs.dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "extent": self.extent,
+                "extra_params": self.extra_params,
+                "use_mlp": self.use_mlp,
+                "ratio": self.ratio,
+                "units": self.units,
+                "divisor": self.divisor,
+                "add_maxpool": self.add_maxpool,
+                "activation": keras.activations.serialize(self.activation),
+                "gate": self.gate,
+                "gate_scale": self.gate_scale,
+                "data_format": self.data_format,
+                **weight_arguments_config(self),
+            }
+        )
+        return config

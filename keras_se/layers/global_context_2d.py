@@ -1,0 +1,276 @@
+"""The `GlobalContext2D` layer: GCNet's global context block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+from keras import ops
+
+from keras_se._validation import (
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    get_keras_object,
+    resolve_data_format,
+)
+from keras_se.layers._attention_parts import BaseAttention2D, timm_units
+from keras_se.layers.gates import GATES, check_identity_start, get_gate
+from keras_se.layers.weight_arguments import (
+    fresh_initializer,
+    set_weight_arguments,
+    weight_arguments_config,
+)
+
+# How the transformed context meets the input: timm's `fuse_scale` (its
+# default), `fuse_add` (the paper's), or both, each with its own transform.
+FUSIONS = ("scale", "add", "both")
+# timm's `LayerNorm2d` epsilon.
+LAYER_NORM_EPSILON = 1e-6
+
+
+@keras.saving.register_keras_serializable(package="keras_se")
+class GlobalContext2D(BaseAttention2D):
+    """Global context block (GCNet): attention pooling, a transform, a fusion.
+
+    The *context* is one vector per sample: a 1x1 convolution with bias maps
+    the input to one logit per position, a softmax over all `H*W` positions
+    turns the logits into weights, and the context is the weighted sum of the
+    input, `c = sum_p softmax(w . x_p + b)_p x_p` (`use_attention=False`
+    takes the plain spatial mean instead). The *transform* is
+    `expand(activation(LayerNorm(reduce(c))))`, two 1x1 convolutions with
+    biases on the context (dense steps on the vector) around a layer norm
+    (epsilon 1e-6, timm's `LayerNorm2d`). The *fusion* is `"scale"`,
+    `x * gate(transform(c))` (timm's default), `"add"`, `x + transform(c)`
+    (the paper's), or `"both"`, scale then add, each with a transform of its
+    own. The defaults are those of timm's `GlobalContext`.
+
+    Args:
+        ratio: positive number, the reduction ratio: the transform has
+            `channels / ratio` units, rounded to the nearest multiple of
+            `divisor` (halves up) and at least `divisor`, as timm rounds.
+            Defaults to 8 (timm's `rd_ratio=1/8`).
+        units: positive int or `None`, an absolute width that overrides
+            `ratio`. Defaults to `None`.
+        divisor: positive int, the width is a multiple of it. Defaults to 1.
+        fusion: `"scale"`, `"add"` or `"both"`. Defaults to `"scale"`.
+        use_attention: whether the context is attention-pooled (`True`) or
+            the spatial mean (`False`). Defaults to `True`.
+        activation: the activation after the layer norm, any Keras
+            activation. Defaults to `"relu"`.
+        gate: the gate of the `"scale"` fusion, one of
+            `keras_se.layers.GATES`. Defaults to `"sigmoid"`.
+        gate_scale: positive float, a constant the gate is multiplied by.
+            Defaults to 1.0.
+        data_format: `"channels_last"` or `"channels_first"`; `None`
+            means `keras.config.image_data_format()` at construction.
+        kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, kernel_constraint, bias_constraint: for the
+            attention convolution and the dense steps, each with its own
+            initializer instance (a seeded one gets `seed`, `seed + 1`, ...).
+            timm draws the attention kernel with He normal, and zeroes the
+            last kernel of the `"add"` transform: `initialize_as_identity()`
+            does that (biases included).
+        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: a 4D tensor.
+
+    Input shape:
+        `(batch, height, width, channels)` with `"channels_last"`,
+        `(batch, channels, height, width)` with `"channels_first"`.
+
+    Output shape:
+        The input's shape.
+
+    Example:
+
+    >>> x = np.random.rand(2, 6, 6, 16).astype("float32")
+    >>> layer = keras_se.layers.GlobalContext2D(fusion="add")
+    >>> tuple(layer(x).shape)
+    (2, 6, 6, 16)
+
+    Reference:
+        - [Cao et al., GCNet: Non-local Networks Meet Squeeze-Excitation
+            Networks and Beyond, ICCVW 2019](https://arxiv.org/abs/1904.11492)
+    """
+
+    def __init__(
+        self,
+        ratio: float = 8,
+        units: int | None = None,
+        divisor: int = 1,
+        fusion: str = "scale",
+        use_attention: bool = True,
+        activation: str | Callable | None = "relu",
+        gate: str = "sigmoid",
+        gate_scale: float = 1.0,
+        data_format: str | None = None,
+        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+        bias_initializer: str | keras.initializers.Initializer = "zeros",
+        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
+        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
+        kernel_constraint: str | keras.constraints.Constraint | None = None,
+        bias_constraint: str | keras.constraints.Constraint | None = None,
+        **kwargs,
+    ):
+        check_positive_number("ratio", ratio)
+        self.ratio = ratio
+        self.units = check_positive_int("units", units, allow_none=True)
+        self.divisor = check_positive_int("divisor", divisor)
+        self.fusion = check_choice("fusion", fusion, FUSIONS)
+        self.use_attention = check_bool("use_attention", use_attention)
+        self.activation = get_keras_object("activation", activation)
+        self.gate = check_choice("gate", gate, GATES)
+        self.gate_scale = check_positive_number("gate_scale", gate_scale)
+        self.data_format = resolve_data_format(data_format)
+        set_weight_arguments(
+            self,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
+        super().__init__(**kwargs)
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+        self._gate_fn = get_gate(gate)
+
+    @property
+    def fusions(self) -> tuple[str, ...]:
+        """The transforms the layer has, in the order it applies them."""
+        return ("scale", "add") if self.fusion == "both" else (self.fusion,)
+
+    def build(self, input_shape):
+        channels = self._input_channels(input_shape)
+        self.channels = channels
+        self.transform_units = timm_units(
+            channels, self.ratio, self.units, self.divisor
+        )
+        self.attention = None
+        if self.use_attention:
+            # A 1x1 convolution to one map, as an einsum over the channel
+            # axis: it runs in either data format on every backend.
+            equation, output_shape = (
+                ("bhwc,cn->bhwn", (None, None, 1))
+                if self.data_format == "channels_last"
+                else ("bchw,cn->bnhw", (1, None, None))
+            )
+            self.attention = keras.layers.EinsumDense(
+                equation,
+                output_shape,
+                bias_axes="n",
+                **self._weight_arguments(0),
+                dtype=self.dtype_policy,
+                name="attention",
+            )
+            self.attention.build(tuple(input_shape))
+        for index, fusion in enumerate(self.fusions):
+            reduce = keras.layers.Dense(
+                self.transform_units,
+                **self._weight_arguments(2 * index + 1),
+                dtype=self.dtype_policy,
+                name=f"{fusion}_reduce",
+            )
+            norm = keras.layers.LayerNormalization(
+                epsilon=LAYER_NORM_EPSILON,
+                dtype=self.dtype_policy,
+                name=f"{fusion}_norm",
+            )
+            expand = keras.layers.Dense(
+                channels,
+                **self._weight_arguments(2 * index + 2),
+                dtype=self.dtype_policy,
+                name=f"{fusion}_expand",
+            )
+            reduce.build((None, channels))
+            norm.build((None, self.transform_units))
+            expand.build((None, self.transform_units))
+            # Attributes, so Keras tracks them: `scale_reduce`, `add_norm`, ...
+            setattr(self, f"{fusion}_reduce", reduce)
+            setattr(self, f"{fusion}_norm", norm)
+            setattr(self, f"{fusion}_expand", expand)
+
+    def _weight_arguments(self, seed_offset: int) -> dict:
+        return {
+            "kernel_initializer": fresh_initializer(
+                self.kernel_initializer, seed_offset
+            ),
+            "bias_initializer": fresh_initializer(self.bias_initializer, seed_offset),
+            "kernel_regularizer": self.kernel_regularizer,
+            "bias_regularizer": self.bias_regularizer,
+            "kernel_constraint": self.kernel_constraint,
+            "bias_constraint": self.bias_constraint,
+        }
+
+    def initialize_as_identity(self) -> None:
+        """Zeroes the last step of each transform: the block starts as the identity.
+
+        The `"add"` transform then adds 0 (any gate will do); the `"scale"`
+        transform's gate sees logits of 0, and `gate_scale * gate(0)` is 1
+        for a sigmoid or hard-sigmoid gate with `gate_scale=2`.
+
+        Raises:
+            ValueError: if the layer is not built, or it has the `"scale"`
+                fusion and its gate and `gate_scale` are not 1 at 0.
+        """
+        scales = "scale" in self.fusions
+        check_identity_start(
+            self, self.gate if scales else None, self.gate_scale if scales else None
+        )
+        for fusion in self.fusions:
+            for weight in getattr(self, f"{fusion}_expand").weights:
+                weight.assign(ops.zeros(weight.shape, weight.dtype))
+
+    def context(self, inputs):
+        """Returns the pooled context, shape `(batch, channels)`."""
+        if self.attention is None:
+            return ops.mean(inputs, axis=self.spatial_axes)
+        logits = ops.squeeze(self.attention(inputs), axis=self.channel_axis)
+        # The softmax over all positions, in float32 at least: in float16
+        # the exponentials of a large map lose most of their precision.
+        dtype = keras.backend.result_type(logits.dtype, "float32")
+        logits = ops.cast(logits, dtype)
+        shifted = logits - ops.max(logits, axis=(1, 2), keepdims=True)
+        weights = ops.exp(shifted)
+        weights = weights / ops.sum(weights, axis=(1, 2), keepdims=True)
+        equation = (
+            "bhwc,bhw->bc" if self.data_format == "channels_last" else ("bchw,bhw->bc")
+        )
+        return ops.einsum(equation, inputs, ops.cast(weights, inputs.dtype))
+
+    def _transform(self, fusion, context):
+        hidden = getattr(self, f"{fusion}_reduce")(context)
+        hidden = self.activation(getattr(self, f"{fusion}_norm")(hidden))
+        expand = getattr(self, f"{fusion}_expand")
+        return self._per_channel(expand(hidden))
+
+    def call(self, inputs):
+        context = self.context(inputs)
+        outputs = inputs
+        if "scale" in self.fusions:
+            gate = self._scaled_gate(self._transform("scale", context))
+            outputs = outputs * ops.cast(gate, inputs.dtype)
+        if "add" in self.fusions:
+            outputs = outputs + ops.cast(self._transform("add", context), inputs.dtype)
+        return outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "ratio": self.ratio,
+                "units": self.units,
+                "divisor": self.divisor,
+                "fusion": self.fusion,
+                "use_attention": self.use_attention,
+                "activation": keras.activations.serialize(self.activation),
+                "gate": self.gate,
+                "gate_scale": self.gate_scale,
+                "data_format": self.data_format,
+                **weight_arguments_config(self),
+            }
+        )
+        return config
