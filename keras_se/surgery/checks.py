@@ -65,3 +65,31 @@ def resolve_stages(stages, count: int) -> set[int]:
             f"Received: stages={list(stages)}"
         )
     return resolved
+
+
+def raise_if_unclonable(model: keras.Model, error: Exception) -> None:
+    """Names the layer of `model` that cannot be copied, if one cannot.
+
+    `wrap_with_se` copies every layer as `cls.from_config(layer.get_config())`,
+    as `.keras` loading does. A layer whose config does not rebuild it (some
+    KerasHub transformer layers) makes that fail deep inside Keras; this
+    re-raises `error` as a `TypeError` that names the model and the layer.
+    Nested models are skipped: their own rewrite names their layers.
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            continue
+        try:
+            layer.__class__.from_config(layer.get_config())
+        except Exception as cause:
+            detail = " ".join(str(cause).split())[:300]
+            raise TypeError(
+                f"wrap_with_se cannot rewrite '{model.name}' "
+                f"({type(model).__name__}): its layer '{layer.name}' "
+                f"({type(layer).__name__}) cannot be rebuilt from its own config "
+                f"({type(cause).__name__}: {detail}). The copy is made of "
+                "rebuilt layers, as a loaded .keras file is. Fix the layer's "
+                "get_config()/from_config() so that they round-trip, or add "
+                "keras_se layers (e.g. keras_se.SqueezeExcite2D) to the model's "
+                "code yourself."
+            ) from error

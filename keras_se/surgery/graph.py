@@ -4,7 +4,9 @@ Keras rewrites graphs (`keras.models.clone_model`) but has no API that says
 which input of an `Add` is the residual branch, where a resolution stage ends,
 or whether a block already has an SE gate. This module answers those
 questions from the model's own serialized graph, `model.get_config()`: every
-call of every layer and operation, its input tensors, and their shapes.
+call of every layer and operation, its input tensors, and their shapes (for
+a Functional subclass whose config holds its constructor arguments, such as
+a KerasHub backbone, the config of a plain view on the same tensors).
 Nothing here touches the model.
 """
 
@@ -14,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import keras
+
+from keras_se.surgery.checks import raise_if_unclonable
 
 # (layer or operation name, call index, output index): Keras's `keras_history`.
 TensorRef = tuple[str, int, int]
@@ -101,7 +105,7 @@ class ModelGraph:
 
     @classmethod
     def _from_functional(cls, model: keras.Model) -> ModelGraph:
-        config = model.get_config()
+        config = functional_config(model)
         calls, shapes = [], {}
         for layer in config["layers"]:
             for index, node in enumerate(layer.get("inbound_nodes") or []):
@@ -249,6 +253,25 @@ class ModelGraph:
             frontier = following
         producer = self.producers.get(tensor)
         return producer is not None and self.is_se_gate_call(producer)
+
+
+def functional_config(model: keras.Model) -> dict:
+    """The layer graph config of a Functional model, or of its subclass.
+
+    KerasHub backbones and tasks are Functional models whose `get_config()`
+    holds their constructor arguments instead of the graph. A plain
+    `keras.Model` on the same input and output tensors runs through the same
+    layers (shared, not copied) and serializes the graph.
+    """
+    config = model.get_config()
+    if isinstance(config, dict) and "layers" in config:
+        return config
+    view = keras.Model(model.input, model.output, name=model.name)
+    try:
+        return view.get_config()
+    except Exception as error:  # a layer's get_config(): any error it raises
+        raise_if_unclonable(model, error)
+        raise
 
 
 def _keras_tensors(structure) -> Iterator[dict]:

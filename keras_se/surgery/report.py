@@ -9,6 +9,11 @@ import keras
 from keras_se.layers.attention import is_attention
 from keras_se.surgery.graph import ModelGraph
 
+# Where the attention layers keep their (built) bottleneck width: SE's
+# `bottleneck_units`, GlobalContext2D's `transform_units`, the MLP width of
+# CBAM2D and GatherExcite2D. The first one a layer has is its width.
+_UNITS_ATTRIBUTES = ("bottleneck_units", "transform_units", "mlp_units")
+
 
 @dataclass(frozen=True)
 class SEBlockInfo:
@@ -72,10 +77,21 @@ def _blocks(model: keras.Model):
                 after=after,
                 before=before or "(model output)",
                 channels=_channels(layer),
-                units=getattr(layer, "bottleneck_units", None),
+                units=_units(layer),
                 params=layer.count_params(),
                 attention=type(layer).__name__,
             )
+
+
+def _units(layer) -> int | None:
+    # GatherExcite2D computes its MLP width even when it has no MLP.
+    if getattr(layer, "use_mlp", True) is False:
+        return None
+    for attribute in _UNITS_ATTRIBUTES:
+        units = getattr(layer, attribute, None)
+        if units is not None:
+            return int(units)
+    return None
 
 
 def _channels(layer) -> int:

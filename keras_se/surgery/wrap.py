@@ -13,10 +13,15 @@ from keras_se._validation import (
     check_positive_int,
     check_positive_number,
 )
-from keras_se.layers import SqueezeExcite2D
-from keras_se.layers.gates import GATES, IDENTITY_GATES
-from keras_se.surgery.checks import check_model, check_stages, resolve_stages
+from keras_se.surgery.blocks import BlockFactory
+from keras_se.surgery.checks import (
+    check_model,
+    check_stages,
+    raise_if_unclonable,
+    resolve_stages,
+)
 from keras_se.surgery.graph import ModelGraph
+from keras_se.surgery.keras_hub_models import rebuild_task, split_task
 from keras_se.surgery.placement import (
     POSITIONS,
     PlacementArg,
@@ -33,27 +38,29 @@ class _Options:
     stages: tuple[int, ...] | None
     skip_existing_se: bool
     identity_init: bool
-    se_kwargs: dict
+    blocks: BlockFactory
     used_names: set[str]
     residual_model: bool
     graphs: dict[int, ModelGraph]
-    inserted: list[SqueezeExcite2D] = field(default_factory=list)
+    inserted: list[keras.layers.Layer] = field(default_factory=list)
 
 
 def wrap_with_se(
     model: keras.Model,
-    ratio: float = 16,
+    ratio: float | None = None,
     placement: PlacementArg = "auto",
     identity_init: bool = True,
     position: str = "standard",
     stages: Sequence[int] | None = None,
     units: int | None = None,
-    divisor: int = 1,
-    gate: str = "sigmoid",
+    divisor: int | None = None,
+    gate: str | None = None,
     skip_existing_se: bool = True,
     verbose: bool = False,
+    attention: str = "se",
+    attention_kwargs: dict | None = None,
 ) -> keras.Model:
-    """Returns a copy of `model` with `SqueezeExcite2D` blocks inserted.
+    """Returns a copy of `model` with SE (or other attention) blocks inserted.
 
     The input model is left untouched. Every original layer of the copy has
     the original's weights, under its original name; the new blocks are
@@ -83,10 +90,18 @@ def wrap_with_se(
     one, are skipped. EfficientNet's residual units all hold one, so
     `placement="residual"` inserts nothing there and warns.
 
-    The identity start (`identity_init=True`): each block's `expand` step
-    starts at zero weights and bias, and the block multiplies its gate by
-    `gate_scale=2`, so the gate starts at exactly `2 * sigmoid(0) = 1` for
-    every channel and input. The copy then computes what the original does
+    The attention: `"se"` (`SqueezeExcite2D`, the default) or any other
+    name in `keras_se.layers.ATTENTIONS` (`"eca"`, `"ese"`, `"gc"`, `"ge"`,
+    `"cbam"`), with its own defaults; `attention_kwargs` passes further
+    constructor arguments (`{"fusion": "add"}` for `"gc"`). The blocks are
+    named `<anchor>_<attention>`.
+
+    The identity start (`identity_init=True`): each block's last step
+    starts at zero (`initialize_as_identity()`: SE's `expand`, ECA's
+    convolution, both of CBAM's attentions, ...), and the block multiplies
+    its gate by `gate_scale=2`, so the gate starts at exactly
+    `2 * sigmoid(0) = 1` (or `2 * hard_sigmoid(0)`) for every channel and
+    input. The copy then computes what the original does
     (up to float rounding), so a trained model loses no accuracy when it is
     wrapped; the gradients at the start are those of a sigmoid at 0, its
     steepest, so training moves the SE weights from the first step. With
@@ -101,7 +116,8 @@ def wrap_with_se(
         model: a Functional or Sequential Keras model (nested models inside
             it are rewritten too). Subclassed models cannot be rewritten.
         ratio: positive number, the reduction ratio of every inserted block;
-            see `SqueezeExcite2D`.
+            see `SqueezeExcite2D`. `None`: the attention's default (16 for
+            SE); an attention without a ratio (ECA, eSE) takes none.
         placement: where the blocks go; see above.
         identity_init: start the blocks as the identity; see above.
         position: for `placement="residual"`, one of `"standard"`, `"pre"`,
@@ -113,19 +129,39 @@ def wrap_with_se(
         units: an absolute bottleneck width for every block (overrides
             `ratio`).
         divisor: rounds the bottleneck width; see `SqueezeExcite2D`.
+            `None`: the attention's default.
         gate: the gate of the new blocks; with `identity_init=True`,
-            `"sigmoid"` or `"hard_sigmoid"`.
+            `"sigmoid"` or `"hard_sigmoid"`. `None`: the attention's default
+            (`"hard_sigmoid"` for eSE, `"sigmoid"` for the others).
         skip_existing_se: leave units that already have an SE gate alone.
         verbose: print `keras_se.describe(wrapped_model)`.
+        attention: which attention to insert; a name in
+            `keras_se.layers.ATTENTIONS`.
+        attention_kwargs: further constructor arguments of the attention
+            layer (not `name`, `dtype` or `gate_scale`, which the surgery
+            sets).
+
+    KerasHub models: a backbone (`keras_hub.models.ResNetBackbone`, VGG,
+    DenseNet, CSPNet, ...) comes back as a plain Functional model with the
+    backbone's name (the backbone class rebuilds only from its constructor
+    arguments, which have no place for new blocks); an `ImageClassifier`
+    comes back as the same task class around the wrapped backbone, with its
+    head's weights and a preprocessor from its config, so `predict` on raw
+    images, `fit` and `.keras` saving work as before.
 
     Returns:
-        The new `keras.Model`.
+        The new `keras.Model`; for a KerasHub `ImageClassifier`, the same
+        task class.
 
     Raises:
-        ValueError: for an unknown `placement`, `position` or layer name, a
-            bad `ratio`/`units`/`divisor`/`stages`, or a `gate` that cannot
-            start as the identity.
-        TypeError: for a model it cannot rewrite (subclassed models).
+        ValueError: for an unknown `placement`, `position`, `attention` or
+            layer name, a bad `ratio`/`units`/`divisor`/`stages`, an argument
+            the attention does not take, or a `gate` that cannot start as
+            the identity.
+        TypeError: for a model it cannot rewrite: subclassed models, a
+            layer that does not rebuild from its own config (named), a
+            KerasHub task other than an image classifier (wrap its
+            `backbone` instead).
 
     Example:
 
@@ -135,17 +171,18 @@ def wrap_with_se(
     16
     """
     check_model(model)
-    check_positive_number("ratio", ratio)
+    task, model = split_task(model)  # a KerasHub task: its backbone
+    if ratio is not None:
+        check_positive_number("ratio", ratio)
     check_positive_int("units", units, allow_none=True)
-    check_positive_int("divisor", divisor)
+    check_positive_int("divisor", divisor, allow_none=True)
     check_choice("position", position, POSITIONS)
-    gates = IDENTITY_GATES if identity_init else tuple(GATES)
-    if identity_init and gate not in IDENTITY_GATES:
-        raise ValueError(
-            f"`gate` must be one of {IDENTITY_GATES} with identity_init=True (only "
-            f"they are 1 at 2 * gate(0)). Received: gate={gate!r}"
-        )
-    check_choice("gate", gate, gates)
+    blocks = BlockFactory(
+        attention,
+        bool(identity_init),
+        dict(ratio=ratio, units=units, divisor=divisor, gate=gate),
+        attention_kwargs,
+    )
     stages = check_stages(stages)
     names = {layer.name for layer in _all_layers(model)}
     validate_placement(placement, names)
@@ -159,15 +196,17 @@ def wrap_with_se(
         stages=stages,
         skip_existing_se=bool(skip_existing_se),
         identity_init=bool(identity_init),
-        se_kwargs=dict(ratio=ratio, units=units, divisor=divisor, gate=gate),
+        blocks=blocks,
         used_names=names,
         residual_model=residual_model,
         graphs=graphs,
     )
     wrapped = _wrap(model, options)
+    if task is not None:
+        wrapped = rebuild_task(task, wrapped)
     if not options.inserted:
         warnings.warn(
-            f"wrap_with_se inserted no SE block into '{model.name}' "
+            f"wrap_with_se inserted no {attention!r} block into '{model.name}' "
             f"(placement={placement!r}, position={position!r}, stages={stages}, "
             f"skip_existing_se={skip_existing_se}). If its units already have SE "
             "gates, pass skip_existing_se=False to add more anyway.",
@@ -207,12 +246,16 @@ def _wrap(model: keras.Model, options: _Options) -> keras.Model:
     if isinstance(model, keras.Sequential):
         wrapped = rewriter.rewrite_sequential(model)
     else:
-        wrapped = keras.models.clone_model(
-            model,
-            input_tensors=_named_inputs(model, graph),
-            clone_function=rewriter.clone_layer,
-            call_function=rewriter.call_layer,
-        )
+        try:
+            wrapped = keras.models.clone_model(
+                model,
+                input_tensors=_named_inputs(model, graph),
+                clone_function=rewriter.clone_layer,
+                call_function=rewriter.call_layer,
+            )
+        except Exception as error:
+            raise_if_unclonable(model, error)
+            raise
     rewriter.copy_weights()
     return wrapped
 
@@ -225,7 +268,7 @@ class _Rewriter:
         self.sites_by_layer: dict[str, list[Site]] = {}
         for site in sites:
             self.sites_by_layer.setdefault(site.layer, []).append(site)
-        self.blocks: dict[str, SqueezeExcite2D] = {}
+        self.blocks: dict[str, keras.layers.Layer] = {}
         self.copies: list[tuple[keras.layers.Layer, keras.layers.Layer]] = []
 
     def clone_layer(self, layer):
@@ -262,14 +305,13 @@ class _Rewriter:
 
         return keras.tree.map_structure(gate, (args, kwargs))
 
-    def _block(self, site: Site, layer) -> SqueezeExcite2D:
+    def _block(self, site: Site, layer) -> keras.layers.Layer:
         key = f"{site.anchor}/{site.kind}/{site.position}/{site.layer}"
         if key not in self.blocks:
-            block = SqueezeExcite2D(
-                **self.options.se_kwargs,
-                gate_scale=2.0 if self.options.identity_init else 1.0,
+            factory = self.options.blocks
+            block = factory.make(
+                self._unique_name(f"{site.anchor}_{factory.attention}"),
                 dtype=getattr(layer, "dtype_policy", None),
-                name=self._unique_name(f"{site.anchor}_se"),
             )
             self.blocks[key] = block
             self.options.inserted.append(block)

@@ -1,10 +1,11 @@
-"""Excitation analysis: what every SE block's gates do per class.
+"""Excitation analysis: what every attention block's gates do per class.
 
 The SE paper's figures 6 and 7 plot, for a few blocks of SE-ResNet-50, the
 mean excitation of each channel over the images of a class, for several
 classes: early blocks excite the same channels whatever the class, late ones
-become class-specific. `excitations` computes those curves for every SE block
-of a model in one batched pass over a dataset.
+become class-specific. `excitations` computes those curves for every block
+with per-channel gates (SE, ECA, eSE, CBAM's channel gate, Gather-Excite's
+global gather) of a model in one batched pass over a dataset.
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ import numpy as np
 
 from keras_se._validation import check_positive_int
 from keras_se.layers.squeeze_excite_conv_2d import SqueezeExciteConv2D
-from keras_se.viz._graph import check_graph_model, inline, is_se_layer
+from keras_se.viz._graph import (
+    channel_gates,
+    check_graph_model,
+    inline,
+    is_attention_layer,
+    is_se_layer,
+)
 
 
 @dataclass(frozen=True)
 class BlockExcitation:
-    """The excitations of one SE block over a dataset.
+    """The excitations of one attention block over a dataset.
 
     Excitations are the gate values the block multiplies its input by, one
     per sample and channel, `gate_scale` included: the actual multipliers (a
@@ -30,7 +37,7 @@ class BlockExcitation:
     (0, 2) and start at 1).
 
     Attributes:
-        name: the SE layer's name; a block called more than once (a shared
+        name: the block's layer name; a block called more than once (a shared
             layer) gives one entry per call, the later ones named `name:2`,
             `name:3`, ...
         channels: the number of channels the block gates.
@@ -61,27 +68,32 @@ class BlockExcitation:
 
 
 def excitation_model(model: keras.Model, include_outputs: bool = False) -> keras.Model:
-    """Returns one model whose outputs are the gates of every SE block.
+    """Returns one model whose outputs are the gates of every attention block.
 
     The model shares `model`'s layers and weights (nothing is copied) and
-    runs the forward pass once: each SE block's gates are computed from the
+    runs the forward pass once: each block's gates are computed from the
     same input tensor the block sees, with the block's own `excitation`
-    method. Models nested in `model` (a `keras.applications` base inside a
-    classifier) are inlined, so blocks inside them are found too.
+    method (CBAM2D's `channel_excitation`). Models nested in `model` (a
+    `keras.applications` base inside a classifier) are inlined, so blocks
+    inside them are found too.
 
     Args:
-        model: a Functional or Sequential model with SE blocks
-            (`SqueezeExcite1D/2D/3D`, `SqueezeExciteConv2D`).
+        model: a Functional or Sequential model with attention blocks that
+            have per-channel gates: `SqueezeExcite1D/2D/3D`,
+            `SqueezeExciteConv2D`, `EfficientChannelAttention1D/2D/3D`,
+            `EffectiveSqueezeExcite1D/2D/3D`, `CBAM2D` (its channel gate) or
+            `GatherExcite2D` with `extent=0`. Other blocks (GlobalContext2D,
+            a strided GatherExcite2D) are left out.
         include_outputs: also return `model`'s outputs, after the gates.
 
     Returns:
         A `keras.Model` on `model`'s inputs with one output of shape
-        `(batch, channels)` per SE block call, in graph order (then `model`'s
+        `(batch, channels)` per block call, in graph order (then `model`'s
         outputs if asked for).
 
     Raises:
         TypeError: if `model` is a subclassed model (no graph to read).
-        ValueError: if `model` has no SE blocks.
+        ValueError: if `model` has no block with per-channel gates.
 
     Example:
 
@@ -95,7 +107,7 @@ def excitation_model(model: keras.Model, include_outputs: bool = False) -> keras
 
 def _build(model, include_outputs):
     check_graph_model(model, "`excitation_model`")
-    gates, blocks = [], []
+    gates, blocks, without = [], [], []
     calls: dict[int, int] = {}
 
     def add_gates(layer, args, outputs):
@@ -104,16 +116,23 @@ def _build(model, include_outputs):
             number = calls[id(layer)]
             name = layer.name if number == 1 else f"{layer.name}:{number}"
             se = layer.se if isinstance(layer, SqueezeExciteConv2D) else layer
-            blocks.append((name, se))
+            blocks.append((name, float(se.gate_scale)))
             gates.append(_Gates(layer, name=f"{layer.name}_gates_{number}")(args[0]))
+        elif is_attention_layer(layer):
+            without.append(f"{type(layer).__name__} {layer.name!r}")
         return outputs
 
     flat = inline(model, add_gates)
     if not gates:
+        found = (
+            f" Its attention blocks have none: {', '.join(without)}."
+            if without
+            else " Add some with `keras_se.wrap_with_se(model, attention=...)`."
+        )
         raise ValueError(
-            f"Model {model.name!r} has no SE blocks (keras_se SqueezeExcite "
-            "layers), so there are no excitations to collect. Add some with "
-            "`keras_se.wrap_with_se(model)`."
+            f"Model {model.name!r} has no SE blocks (keras_se attention layers "
+            "with per-channel gates: SE, ECA, eSE, CBAM, Gather-Excite with "
+            f"extent=0), so there are no excitations to collect.{found}"
         )
     outputs = gates + (list(flat.outputs) if include_outputs else [])
     return keras.Model(flat.inputs, outputs, name=f"{model.name}_excitations"), blocks
@@ -127,14 +146,15 @@ def excitations(
     num_classes: int | None = None,
     verbose: int | str = "auto",
 ) -> list[BlockExcitation]:
-    """Mean SE excitations per class and channel, for every SE block.
+    """Mean excitations per class and channel, for every attention block.
 
     One pass over the data, in batches, with a progress bar. Running sums
     are kept per class, so memory does not grow with the dataset.
 
     Args:
-        model: a Functional or Sequential model with SE blocks, nested
-            models included (see `excitation_model`).
+        model: a Functional or Sequential model with attention blocks that
+            have per-channel gates, nested models included (see
+            `excitation_model`).
         x: the inputs, a NumPy array (a list of arrays for a model with
             several inputs), or a `tf.data.Dataset` / `keras.utils.PyDataset`
             / iterable of `(x, y)` batches, in which case `y` must be `None`.
@@ -146,12 +166,13 @@ def excitations(
         verbose: 0 for silence, 1 or `"auto"` for a progress bar.
 
     Returns:
-        A list of `BlockExcitation`, one per SE block call, in graph order.
+        A list of `BlockExcitation`, one per block call, in graph order.
 
     Raises:
         TypeError: if `model` is a subclassed model.
-        ValueError: if `model` has no SE blocks, or the labels are not
-            non-negative integers, or `x` and `y` differ in length.
+        ValueError: if `model` has no block with per-channel gates, or the
+            labels are not non-negative integers, or `x` and `y` differ in
+            length.
 
     Example:
 
@@ -166,7 +187,8 @@ def excitations(
     batches, target, predicted = _batches(x, y, batch_size)
     gates_model, blocks = _build(model, include_outputs=predicted)
     classes = max(num_classes or 0, _output_width(model))
-    sums = [np.zeros((classes, se.channels)) for _, se in blocks]
+    widths = [int(gate.shape[-1]) for gate in gates_model.outputs[: len(blocks)]]
+    sums = [np.zeros((classes, width)) for width in widths]
     counts = np.zeros(classes, dtype=np.int64)
     progbar = keras.utils.Progbar(
         target, verbose=1 if verbose == "auto" else verbose, unit_name="sample"
@@ -193,13 +215,13 @@ def excitations(
     if seen == 0:
         raise ValueError("`x` holds no samples.")
     return [
-        _summary(name, se, total, counts)
-        for (name, se), total in zip(blocks, sums, strict=True)
+        _summary(name, gate_scale, total, counts)
+        for (name, gate_scale), total in zip(blocks, sums, strict=True)
     ]
 
 
 class _Gates(keras.layers.Layer):
-    """Computes an SE block's gates from the block's input (no weights of its own)."""
+    """Computes a block's gates from the block's input (no weights of its own)."""
 
     def __init__(self, block: keras.layers.Layer, **kwargs):
         super().__init__(dtype=block.dtype_policy, **kwargs)
@@ -207,15 +229,13 @@ class _Gates(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
-        if isinstance(self.block, SqueezeExciteConv2D):
-            return self.block.se.excitation(self.block.conv(inputs))
-        return self.block.excitation(inputs, mask=mask)
+        return channel_gates(self.block, inputs, mask=mask)
 
     def compute_mask(self, inputs, mask=None):
         return None
 
 
-def _summary(name, se, sums, counts) -> BlockExcitation:
+def _summary(name, gate_scale, sums, counts) -> BlockExcitation:
     with np.errstate(invalid="ignore", divide="ignore"):
         per_class = sums / counts[:, None]
     present = counts > 0
@@ -231,7 +251,7 @@ def _summary(name, se, sums, counts) -> BlockExcitation:
     return BlockExcitation(
         name=name,
         channels=int(sums.shape[1]),
-        gate_scale=float(se.gate_scale),
+        gate_scale=gate_scale,
         per_class=per_class,
         overall=overall,
         counts=counts.copy(),

@@ -117,7 +117,7 @@ def plot_excitations(
     figsize: tuple[float, float] | None = None,
     dpi: int = 100,
 ) -> Path:
-    """Writes the mean excitation per channel, per class, for each SE block.
+    """Writes the mean excitation per channel, per class, for each attention block.
 
     The SE paper's figures 6 and 7: one panel per block, channels on the x
     axis, one line per class and a dashed black line for all samples. Where
@@ -187,7 +187,7 @@ def plot_excitations(
         ax.set_axis_off()
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", title="class")
-    fig.suptitle(title or "Mean SE excitation per channel, by class")
+    fig.suptitle(title or "Mean excitation per channel, by class")
     return _save(fig, path, dpi)
 
 
@@ -241,7 +241,7 @@ def plot_class_specificity(
     bar = fig.colorbar(image, ax=left, fraction=0.05)
     bar.set_label("class deviation:\nmean |class gate - mean|", fontsize=8)
     left.set_yticks(range(len(blocks)), names, fontsize=8)
-    left.set_ylabel("SE block (input to output)")
+    left.set_ylabel("attention block (input to output)")
     left.set_xlabel("class")
     if classes <= 30:
         left.set_xticks(range(classes), [_name(c, class_names) for c in range(classes)])
@@ -267,7 +267,7 @@ def plot_class_specificity(
     right.set_xlim(
         0, (np.nanmax(scores) if np.isfinite(scores).any() else 1) * 1.35 or 1
     )
-    fig.suptitle(title or "How class-specific each SE block's gates are")
+    fig.suptitle(title or "How class-specific each attention block's gates are")
     return _save(fig, path, dpi)
 
 

@@ -21,21 +21,29 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_se._optional import import_optional
 from keras_se._validation import check_choice, check_positive_int
 from keras_se.surgery.graph import CONV_LAYERS
-from keras_se.viz._graph import check_graph_model, inline, is_se_layer, layer_calls
+from keras_se.viz._graph import (
+    check_graph_model,
+    inline,
+    is_attention_layer,
+    layer_calls,
+)
 
 METHODS = ("gradcam", "gradcam++", "saliency")
 TARGET_NAME = "keras_se_viz_target"
+FEATURE = "Grad-CAM and saliency maps (tf-keras-vis)"
 
 
 def find_target_layer(model: keras.Model) -> str:
     """Returns the name of the layer Grad-CAM looks at by default.
 
-    That is the deepest convolution or SE block (the later in graph order,
-    nested models included) whose output is a feature map larger than one
-    pixel; if every one is 1x1, the deepest one. On an SE model it is
-    usually the last SE block: the gated features the classifier reads.
+    That is the deepest convolution or attention block of any kind (SE,
+    ECA, eSE, GC, GE, CBAM; the later in graph order, nested models
+    included) whose output is a feature map larger than one pixel; if every
+    one is 1x1, the deepest one. On a model with attention blocks it is
+    usually the last block: the gated features the classifier reads.
 
     Args:
         model: a Functional or Sequential model.
@@ -45,7 +53,7 @@ def find_target_layer(model: keras.Model) -> str:
 
     Raises:
         TypeError: if `model` is a subclassed model.
-        ValueError: if `model` has no convolution and no SE block.
+        ValueError: if `model` has no convolution and no attention block.
 
     Example:
 
@@ -57,11 +65,11 @@ def find_target_layer(model: keras.Model) -> str:
     candidates = [
         (layer.name, outputs.shape)
         for layer, _, outputs in layer_calls(model)
-        if isinstance(layer, CONV_LAYERS) or is_se_layer(layer)
+        if isinstance(layer, CONV_LAYERS) or is_attention_layer(layer)
     ]
     if not candidates:
         raise ValueError(
-            f"Model {model.name!r} has no convolution and no SE block to take "
+            f"Model {model.name!r} has no convolution and no attention block to take "
             "Grad-CAM from: pass `layer=` the name of a layer whose output is "
             "a feature map."
         )
@@ -130,12 +138,12 @@ def heatmaps(
     explainer = _explainer(method, flat)
     targets = _classes(model, x, classes, batch_size)
 
-    from tf_keras_vis.utils.scores import CategoricalScore
+    scores = import_optional("tf_keras_vis.utils.scores", FEATURE)
 
     maps = []
     for start in range(0, len(x), batch_size):
         batch = x[start : start + batch_size]
-        score = CategoricalScore(targets[start : start + batch_size].tolist())
+        score = scores.CategoricalScore(targets[start : start + batch_size].tolist())
         if method == "saliency":
             result = explainer(score, batch, normalize_map=normalize)
         else:
@@ -181,19 +189,23 @@ def _marked_model(model: keras.Model, name: str) -> keras.Model:
 
 
 def _explainer(method: str, flat: keras.Model):
-    from tf_keras_vis.gradcam import Gradcam
-    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
-    from tf_keras_vis.saliency import Saliency
-    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
-
-    cls = {"gradcam": Gradcam, "gradcam++": GradcamPlusPlus, "saliency": Saliency}
+    vis = {
+        name: import_optional(f"tf_keras_vis.{name}", FEATURE)
+        for name in ("gradcam", "gradcam_plus_plus", "saliency")
+    }
+    modifiers = import_optional("tf_keras_vis.utils.model_modifiers", FEATURE)
+    cls = {
+        "gradcam": vis["gradcam"].Gradcam,
+        "gradcam++": vis["gradcam_plus_plus"].GradcamPlusPlus,
+        "saliency": vis["saliency"].Saliency,
+    }
     output_layer = flat.get_layer(flat.output_names[0])
     activation = getattr(output_layer, "activation", None)
     if activation is None or activation is keras.activations.linear:
         return cls[method](flat)
     # ReplaceToLinear edits the output layer in place: on a clone (with the
     # weights copied), never on the caller's layers, which `flat` shares.
-    return cls[method](flat, model_modifier=ReplaceToLinear(), clone=True)
+    return cls[method](flat, model_modifier=modifiers.ReplaceToLinear(), clone=True)
 
 
 def _classes(model, x, classes, batch_size) -> np.ndarray:

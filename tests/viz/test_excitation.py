@@ -235,3 +235,81 @@ def test_errors(model, y, error, match):
         excitations(
             model(), random_images(4), y if y is not None else [0] * 4, verbose=0
         )
+
+
+def gate_method(layer):
+    # CBAM's per-channel gate is its channel attention's.
+    return getattr(layer, "channel_excitation", None) or layer.excitation
+
+
+@pytest.mark.parametrize("attention", ["eca", "ese", "cbam", "ge", "se"])
+def test_every_attention_with_channel_gates_gives_its_gates(attention):
+    keras.utils.set_random_seed(4)
+    model = build_digits_cnn(attention=attention, ratio=4)
+    x = random_images(30, seed=5)
+    y = np.arange(30) % 3
+    blocks = excitations(model, x, y, batch_size=7, verbose=0)
+
+    assert [b.name for b in blocks] == [f"stage1_{attention}", f"stage2_{attention}"]
+    for block in blocks:
+        layer = model.get_layer(block.name)
+        features = keras.Model(model.inputs[0], layer.input)(x)
+        gates = keras.ops.convert_to_numpy(gate_method(layer)(features))
+        gates = gates.astype("float64")
+        assert block.channels == gates.shape[1] == layer.input.shape[-1]
+        assert block.gate_scale == layer.gate_scale == 1.0
+        expected = np.array([gates[y == c].mean(0) for c in range(3)])
+        np.testing.assert_allclose(block.per_class[:3], expected, rtol=1e-5)
+        assert np.isnan(block.per_class[3:]).all()
+        np.testing.assert_allclose(block.overall, gates.mean(0), rtol=1e-5)
+
+
+def test_wrapped_eca_blocks_start_at_one():
+    model = keras_se.wrap_with_se(
+        build_digits_cnn(se=False), attention="eca", placement="conv"
+    )
+    blocks = excitations(model, random_images(8), np.arange(8) % 2, verbose=0)
+    assert [b.name for b in blocks] == ["stage1_eca", "stage2_eca"]
+    for block in blocks:
+        assert block.gate_scale == 2.0
+        np.testing.assert_array_equal(block.per_class[:2], 1.0)
+
+
+def test_blocks_without_channel_gates_are_left_out():
+    # GlobalContext2D has no per-channel gate method; a strided
+    # Gather-Excite has a gate per region: only the ECA block is read.
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", name="conv")(inputs)
+    x = keras_se.layers.GlobalContext2D(ratio=2, name="gc")(x)
+    x = keras_se.layers.GatherExcite2D(extent=2, name="ge")(x)
+    x = keras_se.layers.EfficientChannelAttention2D(name="eca")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(3)(x))
+    blocks = excitations(model, random_images(6), [0, 1, 2] * 2, verbose=0)
+    assert [b.name for b in blocks] == ["eca"]
+    gates = excitation_model(model)
+    assert [tuple(output.shape) for output in gates.outputs] == [(None, 8)]
+
+
+@pytest.mark.parametrize(
+    ("attention", "match"),
+    [
+        ("gc", r"no SE blocks .*have none: GlobalContext2D 'stage1_gc', "
+               r"GlobalContext2D 'stage2_gc'"),
+        (None, r"no SE blocks .*Add some with `keras_se.wrap_with_se"),
+    ],
+)  # fmt: skip
+def test_a_model_without_channel_gates_is_refused_clearly(attention, match):
+    model = build_digits_cnn(attention=attention or "se", se=attention is not None)
+    with pytest.raises(ValueError, match=match):
+        excitations(model, random_images(4), [0] * 4, verbose=0)
+
+
+@pytest.mark.parametrize("attention", ["se", "eca", "ese", "gc", "ge", "cbam"])
+def test_grad_cam_looks_at_the_last_attention_block(attention):
+    from keras_se.viz import find_target_layer
+
+    model = build_digits_cnn(attention=attention)
+    assert find_target_layer(model) == f"stage2_{attention}"
+    nested = keras.Sequential([keras.Input((8, 8, 1)), model])
+    assert find_target_layer(nested) == f"stage2_{attention}"

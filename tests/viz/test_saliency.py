@@ -5,13 +5,16 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from scipy.ndimage import zoom
 
 import keras_se
 from keras_se.demo.model import build_digits_cnn
 from keras_se.viz import METHODS, find_target_layer, heatmaps
 from tests.viz.conftest import nested_digits_model, random_images
+
+# Needs TensorFlow as the backend: skipped (not failed) without it.
+pytestmark = pytest.mark.tensorflow
+tf = pytest.importorskip("tensorflow", reason="needs the keras-se[tensorflow] extra")
 
 
 @pytest.mark.parametrize("method", METHODS)
