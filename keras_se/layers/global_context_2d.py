@@ -241,6 +241,24 @@ class GlobalContext2D(BaseAttention2D):
         )
         return ops.einsum(equation, inputs, ops.cast(weights, inputs.dtype))
 
+    def excitation(self, inputs):
+        """Returns the gate of the `"scale"` fusion, shape `(batch, channels)`.
+
+        What the block multiplies its input by, one scale per channel and
+        sample (before the `"add"` fusion, if any): the quantity of the
+        excitation plots.
+
+        Raises:
+            ValueError: if the block has no `"scale"` fusion.
+        """
+        if "scale" not in self.fusions:
+            raise ValueError(
+                "`GlobalContext2D.excitation` needs the 'scale' fusion: the "
+                f"'add' fusion has no gate. Received: fusion={self.fusion!r}"
+            )
+        gate = self._scaled_gate(self._transform("scale", self.context(inputs)))
+        return ops.reshape(gate, (-1, inputs.shape[self.channel_axis]))
+
     def _transform(self, fusion, context):
         hidden = getattr(self, f"{fusion}_reduce")(context)
         hidden = self.activation(getattr(self, f"{fusion}_norm")(hidden))

@@ -134,9 +134,10 @@ def is_se_layer(layer) -> bool:
 
     SE (`SqueezeExcite1D/2D/3D`, `SqueezeExciteConv2D`), ECA, eSE, CBAM (its
     channel gate) and Gather-Excite with the global gather (`extent=0`) have
-    one gate per sample and channel. A strided Gather-Excite has one per
-    region and channel, and GlobalContext2D no method that gives its gate:
-    they are attention blocks (`is_attention_layer`) without gates here.
+    one gate per sample and channel, and so has GlobalContext2D with a
+    `"scale"` fusion. A strided Gather-Excite has one per region and
+    channel, and an add-only GlobalContext2D none: they are attention blocks
+    (`is_attention_layer`) without gates here.
     """
     return isinstance(layer, SqueezeExciteConv2D) or _gate_method(layer) is not None
 
@@ -158,8 +159,11 @@ def channel_gates(layer, inputs, mask=None):
 def _gate_method(layer) -> str | None:
     if not is_attention_layer(layer):
         return None
-    # Gather-Excite's `excitation` is a map of regions for a strided gather.
-    if getattr(layer, "extent", 0):
+    # Gather-Excite's `excitation` is a map of regions for a strided gather;
+    # Global Context's add-only fusion has no gate.
+    if getattr(layer, "extent", 0) or "scale" not in getattr(
+        layer, "fusions", ["scale"]
+    ):
         return None
     return next(
         (name for name in _GATE_METHODS if callable(getattr(layer, name, None))),

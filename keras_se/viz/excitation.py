@@ -4,8 +4,9 @@ The SE paper's figures 6 and 7 plot, for a few blocks of SE-ResNet-50, the
 mean excitation of each channel over the images of a class, for several
 classes: early blocks excite the same channels whatever the class, late ones
 become class-specific. `excitations` computes those curves for every block
-with per-channel gates (SE, ECA, eSE, CBAM's channel gate, Gather-Excite's
-global gather) of a model in one batched pass over a dataset.
+with per-channel gates (SE, ECA, eSE, CBAM's channel gate, Global Context's
+scale fusion, Gather-Excite's global gather) of a model in one batched pass
+over a dataset.
 """
 
 from __future__ import annotations
@@ -81,9 +82,10 @@ def excitation_model(model: keras.Model, include_outputs: bool = False) -> keras
         model: a Functional or Sequential model with attention blocks that
             have per-channel gates: `SqueezeExcite1D/2D/3D`,
             `SqueezeExciteConv2D`, `EfficientChannelAttention1D/2D/3D`,
-            `EffectiveSqueezeExcite1D/2D/3D`, `CBAM2D` (its channel gate) or
-            `GatherExcite2D` with `extent=0`. Other blocks (GlobalContext2D,
-            a strided GatherExcite2D) are left out.
+            `EffectiveSqueezeExcite1D/2D/3D`, `CBAM2D` (its channel gate),
+            `GlobalContext2D` with a `"scale"` fusion or `GatherExcite2D`
+            with `extent=0`. Other blocks (an add-only GlobalContext2D, a
+            strided GatherExcite2D) are left out.
         include_outputs: also return `model`'s outputs, after the gates.
 
     Returns:
@@ -131,8 +133,9 @@ def _build(model, include_outputs):
         )
         raise ValueError(
             f"Model {model.name!r} has no SE blocks (keras_se attention layers "
-            "with per-channel gates: SE, ECA, eSE, CBAM, Gather-Excite with "
-            f"extent=0), so there are no excitations to collect.{found}"
+            "with per-channel gates: SE, ECA, eSE, CBAM, GC with the scale "
+            "fusion, Gather-Excite with extent=0), so there are no excitations "
+            f"to collect.{found}"
         )
     outputs = gates + (list(flat.outputs) if include_outputs else [])
     return keras.Model(flat.inputs, outputs, name=f"{model.name}_excitations"), blocks

@@ -242,7 +242,7 @@ def gate_method(layer):
     return getattr(layer, "channel_excitation", None) or layer.excitation
 
 
-@pytest.mark.parametrize("attention", ["eca", "ese", "cbam", "ge", "se"])
+@pytest.mark.parametrize("attention", ["eca", "ese", "cbam", "ge", "gc", "se"])
 def test_every_attention_with_channel_gates_gives_its_gates(attention):
     keras.utils.set_random_seed(4)
     model = build_digits_cnn(attention=attention, ratio=4)
@@ -276,11 +276,11 @@ def test_wrapped_eca_blocks_start_at_one():
 
 
 def test_blocks_without_channel_gates_are_left_out():
-    # GlobalContext2D has no per-channel gate method; a strided
-    # Gather-Excite has a gate per region: only the ECA block is read.
+    # An add-only GlobalContext2D has no gate; a strided Gather-Excite has
+    # a gate per region: only the ECA block is read.
     inputs = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(8, 3, padding="same", name="conv")(inputs)
-    x = keras_se.layers.GlobalContext2D(ratio=2, name="gc")(x)
+    x = keras_se.layers.GlobalContext2D(ratio=2, fusion="add", name="gc")(x)
     x = keras_se.layers.GatherExcite2D(extent=2, name="ge")(x)
     x = keras_se.layers.EfficientChannelAttention2D(name="eca")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
@@ -301,6 +301,11 @@ def test_blocks_without_channel_gates_are_left_out():
 )  # fmt: skip
 def test_a_model_without_channel_gates_is_refused_clearly(attention, match):
     model = build_digits_cnn(attention=attention or "se", se=attention is not None)
+    if attention == "gc":
+        model = keras_se.wrap_with_se(
+            build_digits_cnn(se=False), attention="gc", placement="conv",
+            attention_kwargs={"fusion": "add"},
+        )  # fmt: skip
     with pytest.raises(ValueError, match=match):
         excitations(model, random_images(4), [0] * 4, verbose=0)
 
