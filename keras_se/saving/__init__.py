@@ -7,17 +7,15 @@ turns Keras's errors into one line naming the file; `export_model` writes
 SavedModel, TFLite or ONNX and checks the export against Keras first.
 """
 
-from keras_se.saving.export import (
-    EXPORT_FORMATS,
-    QUANTIZATIONS,
-    ExportResult,
-    export_model,
-)
+from keras_se.saving.calibration import AccuracyCheck
+from keras_se.saving.conversion import EXPORT_FORMATS, QUANTIZATIONS
+from keras_se.saving.export import ExportResult, export_model
 from keras_se.saving.save_load import load_model, load_weights, save_model, save_weights
 
 __all__ = [
     "EXPORT_FORMATS",
     "QUANTIZATIONS",
+    "AccuracyCheck",
     "ExportResult",
     "export_model",
     "load_model",

@@ -13,6 +13,12 @@ largest absolute value of the Keras outputs on the samples:
 | float (SavedModel, TFLite, ONNX) | 1e-4 | 1e-4 |
 | TFLite, `quantize="float16"` (float16 weights) | 1e-3 | 1e-2 |
 | TFLite, `quantize="dynamic"` (int8 weights) | 1e-3 | 5e-2 |
+
+A full-integer export (`quantize="int8"`: int8 weights and activations,
+calibrated on `representative_data`) is judged by accuracy instead: given
+labelled `validation_data`, it is refused when its top-1 accuracy is more
+than `accuracy_tolerance` points below the Keras model's. Any export given
+`validation_data` is judged so, besides the table.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,11 +36,29 @@ from keras_se._validation import check_choice
 from keras_se.errors import ExportError, KerasSEError, MissingDependencyError
 from keras_se.saving import runtimes as _runtimes
 from keras_se.saving.atomic import write_atomically
+from keras_se.saving.calibration import (
+    AccuracyCheck,
+    check_labelled,
+    measure_accuracy,
+    representative_samples,
+)
+from keras_se.saving.conversion import (
+    EXPORT_FORMATS,
+    SUFFIXES,
+    Conversion,
+    check_quantize,
+    check_target,
+    make_sample_inputs,
+    packed,
+)
 
-EXPORT_FORMATS = ("saved_model", "tflite", "onnx")
-QUANTIZATIONS = ("dynamic", "float16")
-TOLERANCES = {None: (1e-4, 1e-4), "float16": (1e-3, 1e-2), "dynamic": (1e-3, 5e-2)}
-SUFFIXES = {"saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
+TOLERANCES = {
+    None: (1e-4, 1e-4),
+    "float16": (1e-3, 1e-2),
+    "dynamic": (1e-3, 5e-2),
+    "int8": (float("inf"), 0.0),
+}
+DEFAULT_ACCURACY_TOLERANCE = 1.0
 ONNX_PACKAGES = ("tf2onnx", "onnx", "onnxruntime")
 
 
@@ -46,11 +69,19 @@ class ExportResult:
     Attributes:
         path: the file or folder written.
         format: `"saved_model"`, `"tflite"` or `"onnx"`.
-        quantize: `None`, `"dynamic"` or `"float16"` (TFLite only).
+        quantize: `None`, `"dynamic"`, `"float16"` or `"int8"`.
         max_abs_diff: the largest absolute difference between the exported
             model's outputs and `model.predict`'s, over the sample inputs.
-        tolerance: the largest difference that would have been accepted.
+        tolerance: the largest difference that would have been accepted
+            (infinite for int8, which is judged by accuracy).
         samples: how many sample inputs were compared.
+        io_dtype: the dtype the export takes and returns, `"float32"` or
+            `"int8"`.
+        float_ops: the TFLite ops that still compute in float (an empty
+            tuple for a fully integer model); `None` where not inspected.
+        accuracy: the `AccuracyCheck` on `validation_data`, or `None`: the
+            Keras model's and the export's accuracy and their agreement.
+        accuracy_tolerance: the largest accuracy drop accepted, in points.
     """
 
     path: Path
@@ -59,6 +90,10 @@ class ExportResult:
     max_abs_diff: float
     tolerance: float
     samples: int
+    io_dtype: str = "float32"
+    float_ops: tuple[str, ...] | None = None
+    accuracy: AccuracyCheck | None = None
+    accuracy_tolerance: float | None = None
 
 
 def export_model(
@@ -68,6 +103,10 @@ def export_model(
     quantize: str | None = None,
     sample_inputs: np.ndarray | Sequence[np.ndarray] | None = None,
     tolerance: float | None = None,
+    representative_data=None,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    accuracy_tolerance: float = DEFAULT_ACCURACY_TOLERANCE,
+    io_dtype: str = "float32",
 ) -> ExportResult:
     """Exports `model` for inference, after checking the export's outputs.
 
@@ -75,30 +114,48 @@ def export_model(
       and `keras.layers.TFSMLayer(path, call_endpoint="serve")` reload.
     - `"tflite"`: a `.tflite` file for the LiteRT interpreter, converted
       with `tf.lite.TFLiteConverter.from_saved_model`; `quantize="dynamic"`
-      stores int8 weights, `quantize="float16"` float16 weights.
+      stores int8 weights, `quantize="float16"` float16 weights, and
+      `quantize="int8"` is full-integer: int8 weights and activations,
+      calibrated on `representative_data`.
     - `"onnx"`: a `.onnx` file, with the optional packages of
-      `pip install "keras-se[onnx]"` (tf2onnx, onnx, onnxruntime).
+      `pip install "keras-se[onnx]"` (tf2onnx, onnx, onnxruntime);
+      `quantize="int8"` runs onnxruntime's static quantization.
 
     Args:
         model: a built model.
         path: the target: a folder for SavedModel, else a file ending in
             `.tflite` or `.onnx`. An existing target is replaced atomically.
         format: one of `"saved_model"`, `"tflite"`, `"onnx"`.
-        quantize: `None`, `"dynamic"` or `"float16"`; TFLite only.
+        quantize: `None`, `"dynamic"`, `"float16"` (TFLite) or `"int8"`
+            (TFLite and ONNX).
         sample_inputs: the inputs to compare on: an array, or one per model
-            input. By default 4 seeded samples, uniform in [-1, 1].
+            input. By default the first 4 representative samples for int8,
+            else 4 seeded samples, uniform in [-1, 1].
         tolerance: the largest absolute difference to accept; by default
             `atol + rtol * scale` with the values of this module's table
-            (`1e-4 + 1e-4 * scale` for float exports).
+            (`1e-4 + 1e-4 * scale` for float exports, none for int8).
+        representative_data: int8 only, and needed there: calibration
+            inputs, an array, a `tf.data.Dataset` or a callable returning an
+            iterable of batches (`(x, y)` batches are fine); the first 256
+            samples are used.
+        validation_data: held-out `(x, y)`, labels as class indices or
+            one-hot: the export's top-1 accuracy is measured and compared
+            with the Keras model's.
+        accuracy_tolerance: with `validation_data`, the largest accuracy
+            drop to accept, in percentage points. Defaults to 1.
+        io_dtype: TFLite int8 only: `"int8"` makes the model take and
+            return int8 (scales in its input and output details), for
+            integer-only accelerators. Defaults to `"float32"`.
 
     Returns:
         An `ExportResult` with the difference measured.
 
     Raises:
-        ValueError: for a bad `format`, `quantize` or `path`.
-        ExportError: if the conversion fails, or the exported model's
-            outputs differ from Keras's by more than the tolerance; nothing
-            is written then.
+        ValueError: for a bad `format`, `quantize`, `path`, `io_dtype`,
+            `representative_data` or `validation_data`.
+        ExportError: if the conversion fails, the exported model's outputs
+            differ from Keras's by more than the tolerance, or its accuracy
+            drops by more than `accuracy_tolerance`; nothing is written then.
         MissingDependencyError: for ONNX without its optional packages.
 
     Example:
@@ -109,17 +166,27 @@ def export_model(
     ('se.tflite', True)
     """
     check_choice("format", format, EXPORT_FORMATS)
-    if quantize is not None:
-        check_choice("quantize", quantize, QUANTIZATIONS)
-        if format != "tflite":
-            raise ValueError(
-                "`quantize` applies to the 'tflite' format only. Received: "
-                f"format={format!r}, quantize={quantize!r}"
-            )
-    path = _check_target(Path(path), format)
+    check_quantize(format, quantize, representative_data, io_dtype)
+    if validation_data is not None:
+        validation_data = check_labelled(validation_data)
+    if not (isinstance(accuracy_tolerance, (int, float)) and accuracy_tolerance >= 0):
+        raise ValueError(
+            "`accuracy_tolerance` must be a number of points >= 0. Received: "
+            f"accuracy_tolerance={accuracy_tolerance!r}"
+        )
+    path = check_target(Path(path), format)
     _check_backend(format)
-    inputs = _sample_inputs(model, sample_inputs)
-    expected = _runtimes.flatten_outputs(model.predict(_packed(inputs), verbose=0))
+    representative = None
+    if quantize == "int8":
+        representative = representative_samples(
+            representative_data, len(getattr(model, "inputs", None) or [0])
+        )
+        if sample_inputs is None:
+            sample_inputs = [
+                np.concatenate(parts) for parts in zip(*representative[:4], strict=True)
+            ]
+    inputs = make_sample_inputs(model, sample_inputs)
+    expected = _runtimes.flatten_outputs(model.predict(packed(inputs), verbose=0))
     if not all(np.isfinite(output).all() for output in expected):
         raise ExportError(
             f"{model.name!r} itself outputs NaN or infinity on the sample "
@@ -130,10 +197,13 @@ def export_model(
         atol, rtol = TOLERANCES[quantize]
         tolerance = atol + rtol * scale
     measured = {}
+    if validation_data is not None:
+        float_scores = _single_output(model, validation_data[0])
+    converted = Conversion(format, quantize, representative, io_dtype)
 
     def write(staging: Path) -> None:
         try:
-            actual = _write_and_run(model, staging, format, quantize, inputs)
+            actual = converted.write_and_run(model, staging, inputs)
         except KerasSEError:
             raise
         except Exception as error:
@@ -154,29 +224,47 @@ def export_model(
                 tolerance=tolerance,
             )
         measured["diff"] = diff
+        if validation_data is not None:
+            scores = converted.run(staging, [validation_data[0]])[0]
+            check = measure_accuracy(float_scores, scores, validation_data[1])
+            measured["accuracy"] = check
+            if check.drop_points > accuracy_tolerance:
+                raise ExportError(
+                    f"The {_describe(format, quantize)} export of {model.name!r} "
+                    f"was refused and not written to {path}: its top-1 accuracy "
+                    f"is {100 * check.accuracy:.2f}%, {check.drop_points:.2f} "
+                    f"points below Keras's {100 * check.float_accuracy:.2f}% on "
+                    f"{check.samples} held-out samples (agreement "
+                    f"{100 * check.agreement:.2f}%), more than the tolerance of "
+                    f"{accuracy_tolerance:g} points. Calibrate on more or more "
+                    "typical data, or pass a larger accuracy_tolerance.",
+                )
 
     write_atomically(path, SUFFIXES[format], write)
     return ExportResult(
-        path, format, quantize, measured["diff"], tolerance, len(inputs[0])
+        path,
+        format,
+        quantize,
+        measured["diff"],
+        tolerance,
+        len(inputs[0]),
+        io_dtype=io_dtype,
+        float_ops=converted.float_ops,
+        accuracy=measured.get("accuracy"),
+        accuracy_tolerance=(
+            accuracy_tolerance if validation_data is not None else None
+        ),
     )
 
 
-def _check_target(path: Path, format: str) -> Path:
-    suffix = SUFFIXES[format]
-    if suffix and path.suffix != suffix:
+def _single_output(model, x) -> np.ndarray:
+    outputs = _runtimes.flatten_outputs(model.predict(x, verbose=0))
+    if len(outputs) != 1:
         raise ValueError(
-            f"`path` must end in {suffix!r} for the {format!r} format. "
-            f"Received: path={str(path)!r}"
+            "`validation_data` measures top-1 accuracy, which needs a model with "
+            f"one output. Received: a model with {len(outputs)} outputs"
         )
-    if format == "saved_model":
-        if path.exists() and not (path / "saved_model.pb").exists():
-            raise ValueError(
-                f"{path} exists and is not a SavedModel folder: it is left "
-                "alone. Choose another `path`."
-            )
-    elif path.is_dir():
-        raise ValueError(f"{path} is a folder: choose a file name ending in {suffix}.")
-    return path
+    return outputs[0]
 
 
 def _check_backend(format: str) -> None:
@@ -197,65 +285,6 @@ def _check_backend(format: str) -> None:
 
 def _installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
-
-
-def _sample_inputs(model, sample_inputs) -> list[np.ndarray]:
-    specs = getattr(model, "inputs", None)
-    if sample_inputs is not None:
-        arrays = (
-            [sample_inputs]
-            if isinstance(sample_inputs, np.ndarray)
-            else list(sample_inputs)
-        )
-        if specs and len(arrays) != len(specs):
-            raise ValueError(
-                f"`sample_inputs` must hold one array per model input "
-                f"({len(specs)}). Received: {len(arrays)} arrays"
-            )
-        dtypes = [spec.dtype for spec in specs] if specs else [None] * len(arrays)
-        return [
-            np.asarray(array, dtype=dtype)
-            for array, dtype in zip(arrays, dtypes, strict=True)
-        ]
-    if not specs:
-        raise ValueError(
-            f"{model.name!r} has no symbolic inputs to make samples from: pass "
-            "`sample_inputs`."
-        )
-    rng = np.random.default_rng(0)
-    arrays = []
-    for spec in specs:
-        shape = [4] + [32 if size is None else size for size in spec.shape[1:]]
-        if "int" in str(spec.dtype):
-            arrays.append(rng.integers(0, 2, size=shape).astype(spec.dtype))
-        else:
-            arrays.append(rng.uniform(-1, 1, size=shape).astype(spec.dtype))
-    return arrays
-
-
-def _packed(inputs: list[np.ndarray]):
-    return inputs[0] if len(inputs) == 1 else inputs
-
-
-def _write_and_run(model, staging, format, quantize, inputs) -> list[np.ndarray]:
-    names = [tensor.name for tensor in getattr(model, "inputs", None) or []]
-    if format == "saved_model":
-        model.export(str(staging), format="tf_saved_model", verbose=False)
-        return _runtimes.run_saved_model(staging, _packed(inputs))
-    if format == "onnx":
-        try:
-            model.export(str(staging), format="onnx", verbose=False)
-        except ImportError as error:
-            raise MissingDependencyError(
-                f'ONNX export needs {error.name or error}: pip install "keras-se[onnx]"'
-            ) from error
-        return _runtimes.run_onnx(staging, inputs, names)
-    with tempfile.TemporaryDirectory() as folder:
-        model.export(folder, format="tf_saved_model", verbose=False)
-        content = _runtimes.convert_to_tflite(folder, quantize)
-    outputs = _runtimes.run_tflite(content, inputs, names)
-    staging.write_bytes(content)
-    return outputs
 
 
 def _describe(format: str, quantize: str | None) -> str:

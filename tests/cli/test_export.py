@@ -8,6 +8,7 @@ import pytest
 
 import keras_se
 from keras_se.cli import main
+from keras_se.saving import runtimes as _runtimes
 from tests.conftest import random_inputs
 from tests.saving.helpers import se_cnn
 from tests.saving.test_export import tflite_outputs
@@ -119,6 +120,12 @@ def test_onnx_without_its_packages_exits_1_and_says_what_to_install(
         (["--format", "coreml"], "--format"),
         (["--format", "tflite", "--tolerance", "-1"], "--tolerance"),
         (["--format", "tflite", "--quantize", "int4"], "--quantize"),
+        (["--format", "tflite", "--quantize", "int8"], "--representative"),
+        (["--format", "onnx", "--quantize", "dynamic"], "--quantize dynamic"),
+        (["--format", "tflite", "--representative", "digits"], "--representative"),
+        (["--format", "onnx", "--io-dtype", "int8"], "--io-dtype int8"),
+        (["--format", "tflite", "--io-dtype", "uint8"], "--io-dtype"),
+        (["--format", "tflite", "--accuracy-tolerance", "-1"], "--accuracy-tolerance"),
     ],
 )
 def test_bad_flags_exit_2_before_anything_runs(extra, flag, tmp_path, capsys):
@@ -135,3 +142,94 @@ def test_export_help_lists_its_flags(capsys):
     printed = capsys.readouterr().out
     for flag in ("--format", "--out", "--quantize", "--sample-inputs", "--tolerance"):
         assert flag in printed
+    for flag in ("--representative", "--io-dtype", "--accuracy-tolerance"):
+        assert flag in printed
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory):
+    """A digits SE CNN trained to about 95%, saved."""
+    from keras_se.demo.data import load_digits
+    from keras_se.demo.model import build_digits_cnn
+
+    train, _ = load_digits()
+    keras.utils.set_random_seed(0)
+    model = build_digits_cnn(se=True, filters=(16, 32))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(train.x, train.y, epochs=6, batch_size=32, verbose=0)
+    folder = tmp_path_factory.mktemp("digits")
+    return keras_se.save_model(model, folder / "digits.keras"), train
+
+
+def int8_export(path, out, *extra):
+    args = ["export", str(path), "--format", out.suffix[1:], "--out", str(out)]
+    return main([*args, "--quantize", "int8", *extra])
+
+
+def test_int8_export_on_the_digits_prints_its_accuracy(digits_model, tmp_path, capsys):
+    path, _ = digits_model
+    out = tmp_path / "digits_int8.tflite"
+    assert int8_export(path, out, "--representative", "digits") == 0
+    printed = capsys.readouterr().out
+    assert "(TFLite, int8, " in printed
+    assert (
+        "int8 weights and activations, float32 input and output; every op "
+        "integer" in printed
+    )
+    line = printed.split("top-1 accuracy on 360 held-out samples: Keras ")[1]
+    keras_accuracy, export_accuracy = (
+        float(line.split("%")[0]),
+        float(line.split("export ")[1].split("%")[0]),
+    )
+    assert keras_accuracy > 90 and abs(keras_accuracy - export_accuracy) <= 1
+    assert "tolerance 1)" in line and out.exists()
+
+
+def test_int8_io_export_from_an_npz_holds_out_a_quarter(digits_model, tmp_path, capsys):
+    path, train = digits_model
+    data = tmp_path / "calibration.npz"
+    np.savez(data, x=train.x[:200], y=train.y[:200])
+    out = tmp_path / "digits_io.tflite"
+    assert (
+        int8_export(path, out, "--representative", str(data), "--io-dtype", "int8") == 0
+    )
+    printed = capsys.readouterr().out
+    assert "int8 input and output; every op integer" in printed
+    assert "top-1 accuracy on 50 held-out samples" in printed
+    runner = _runtimes._interpreter(out.read_bytes()).get_signature_runner()
+    (detail,) = runner.get_input_details().values()
+    assert np.dtype(detail["dtype"]) == np.int8
+
+
+def test_int8_export_without_labels_measures_no_accuracy(
+    digits_model, tmp_path, capsys
+):
+    path, train = digits_model
+    data = tmp_path / "x.npz"
+    np.savez(data, x=train.x[:40])
+    out = tmp_path / "digits.onnx"
+    pytest.importorskip("onnxruntime.quantization")
+    assert int8_export(path, out, "--representative", str(data)) == 0
+    printed = capsys.readouterr().out
+    assert "(ONNX, int8, " in printed and "held-out" not in printed
+
+
+def test_an_int8_export_that_loses_accuracy_is_refused(digits_model, tmp_path, capsys):
+    path, train = digits_model
+    data = tmp_path / "zeros.npz"
+    zeros = np.zeros_like(train.x[:16])
+    np.savez(data, x=zeros, y=train.y[:16], x_test=train.x[:100], y_test=train.y[:100])
+    out = tmp_path / "bad.tflite"
+    assert int8_export(path, out, "--representative", str(data)) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("keras-se export: error: The TFLite (int8-quantized)")
+    assert "points below Keras's" in error and "on 100 held-out samples" in error
+    assert not out.exists()
+
+
+def test_digits_need_a_model_that_takes_digits(model_path, tmp_path, capsys):
+    out = tmp_path / "cnn.tflite"
+    assert int8_export(model_path, out, "--representative", "digits") == 1
+    error = capsys.readouterr().err
+    assert "--representative digits gives (8, 8, 1) images" in error
+    assert "(8, 8, 3)" in error and not out.exists()

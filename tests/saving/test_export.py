@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras_se
 from keras_se.errors import ExportError, KerasSEError, MissingDependencyError
@@ -18,6 +17,10 @@ from tests.saving.helpers import (
     randomize,
     se_cnn,
 )
+
+# Needs TensorFlow as the backend: skipped (not failed) without it.
+pytestmark = pytest.mark.tensorflow
+tf = pytest.importorskip("tensorflow", reason="needs the keras-se[tensorflow] extra")
 
 
 def tflite_outputs(path, x):

@@ -95,6 +95,7 @@ def test_load_model_explains_a_missing_file(tmp_path):
         keras_se.load_model(path)
 
 
+@pytest.mark.tensorflow  # exports a SavedModel
 def test_load_model_points_a_savedmodel_folder_to_tfsmlayer(tmp_path):
     folder = tmp_path / "exported"
     keras_se.export_model(se_cnn(), folder, "saved_model")

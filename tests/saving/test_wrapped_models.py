@@ -11,7 +11,6 @@ pytest.importorskip("keras_se.surgery")
 import keras_se
 from keras_se.errors import ModelFileError
 from tests.saving.helpers import assert_same_weights
-from tests.saving.test_export import tflite_outputs
 
 APPLICATIONS = {
     "ResNet50": keras.applications.ResNet50,
@@ -128,6 +127,7 @@ def test_the_unwrapped_model_refuses_wrapped_weights(lively, tmp_path):
 EXPORTED = ["MobileNetV2", pytest.param("ResNet50", marks=pytest.mark.slow)]
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("lively", EXPORTED, indirect=True)
 def test_a_wrapped_model_exports_to_savedmodel(lively, tmp_path):
     name, model, x, _ = lively
@@ -144,8 +144,11 @@ def test_a_wrapped_model_exports_to_savedmodel(lively, tmp_path):
     )
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("lively", EXPORTED, indirect=True)
 def test_a_wrapped_model_exports_to_tflite(lively, tmp_path):
+    from tests.saving.test_export import tflite_outputs
+
     name, model, x, _ = lively
     result = keras_se.export_model(
         model, tmp_path / f"se_{name}.tflite", "tflite", sample_inputs=x
