@@ -17,6 +17,11 @@ SGD with momentum) and of an inference call (`model(x, training=False)` in a
 `tf.function`), and each as a ratio to plain ResNet-50. Every repeat runs
 each (model, step) once, in a shuffled order, so drift hits all alike.
 
+On another backend (`KERAS_BACKEND=jax`) the same models and train step run
+compiled by that backend (`jax.jit`: XLA is always on), inference is
+`model.predict_on_batch(x)`, and FLOPs are not counted (the count is the
+TensorFlow profiler's; it does not depend on the backend).
+
 The SE paper (arXiv 1709.01507, section 4): 25.6M -> 28.1M parameters,
 3.86 -> 3.87 GFLOPs, +10% GPU train step, +1.8% CPU inference.
 
@@ -24,11 +29,13 @@ The SE paper (arXiv 1709.01507, section 4): 25.6M -> 28.1M parameters,
     python benchmarks/se_resnet.py --markdown           # for benchmarks/RESULTS.md
     python benchmarks/se_resnet.py --image-size 224 --batch-size 64 \\
         --precision mixed_float16 --xla                 # a GPU
+    KERAS_BACKEND=jax python benchmarks/se_resnet.py --flops-size 0
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import random
@@ -42,13 +49,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
-import tensorflow as tf
 from rich.console import Console
 from rich.table import Table
 
 import keras_se
+from keras_se.demo.devices import list_gpus
 
-tf.get_logger().setLevel("ERROR")
+BACKEND = keras.backend.backend()
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
 
 PLAIN, WRAPPED, INLINE = "ResNet-50", "keras_se wrap", "inline SE"
 # (name, filters, blocks, stride of the first block): keras.applications' ResNet50.
@@ -165,12 +176,15 @@ def make_steps(model: keras.Model, x, y, xla: bool) -> dict:
     model.compile(
         optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
         loss="sparse_categorical_crossentropy",
-        jit_compile=xla,
+        # JAX without jit runs op by op: "auto" compiles there.
+        jit_compile=xla if BACKEND == "tensorflow" else "auto",
     )
 
     def train():
         model.train_on_batch(x, y)  # returns NumPy: the step has finished
 
+    if BACKEND != "tensorflow":
+        return {"train": train, "inference": lambda: model.predict_on_batch(x)}
     forward = tf.function(lambda x: model(x, training=False), jit_compile=xla)
 
     def inference():
@@ -181,8 +195,10 @@ def make_steps(model: keras.Model, x, y, xla: bool) -> dict:
 
 def measure(models, batch, image_size, classes, xla, repeats, warmup, modes, start):
     rng = np.random.default_rng(0)
-    x = tf.constant(rng.standard_normal((batch, image_size, image_size, 3), "float32"))
-    y = tf.constant(rng.integers(0, classes, batch), tf.int32)
+    x = keras.ops.convert_to_tensor(
+        rng.standard_normal((batch, image_size, image_size, 3), "float32")
+    )
+    y = keras.ops.convert_to_tensor(rng.integers(0, classes, batch), "int32")
     tasks = {}
     for name, model in models.items():
         steps = make_steps(model, x, y, xla)
@@ -216,15 +232,13 @@ def cpu_model() -> str:
 
 
 def machine() -> str:
-    gpus = tf.config.list_physical_devices("GPU")
-    device = "no GPU"
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        device = f"{len(gpus)} GPU(s): {details.get('device_name', gpus[0].name)}"
+    gpus = list_gpus()
+    device = f"{len(gpus)} GPU(s): {gpus[0].name}" if gpus else "no GPU"
+    backend = f"{BACKEND} {importlib.metadata.version(BACKEND)}"
     return (
         f"{cpu_model()}, {os.cpu_count()} cores, {device}; Python "
-        f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras "
-        f"{keras.__version__}, keras_se {keras_se.__version__}; load average "
+        f"{platform.python_version()}, Keras {keras.__version__} on {backend}, "
+        f"keras_se {keras_se.__version__}; load average "
         f"{os.getloadavg()[0]:.2f}; {date.today().isoformat()}"
     )
 
@@ -285,7 +299,9 @@ def main(argv=None) -> None:
     modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
     keras.utils.set_random_seed(0)
     macs = {}
-    if args.flops_size:
+    if args.flops_size and BACKEND != "tensorflow":
+        progress(f"FLOPs are counted on TensorFlow only: skipped on {BACKEND}", start)
+    elif args.flops_size:
         macs = flops_models(args.flops_size, args.classes, args.ratio)
         progress("counted the FLOPs", start)
     keras.config.set_dtype_policy(args.precision)
@@ -304,9 +320,10 @@ def main(argv=None) -> None:
     )
     progress("done", start)
     header, table = rows(models, macs, times, modes)
+    xla = "on" if args.xla or BACKEND == "jax" else "off"
     title = (
-        f"SE-ResNet-50 vs ResNet-50: {args.image_size}x{args.image_size}, batch "
-        f"{args.batch_size}, {args.precision}, XLA {'on' if args.xla else 'off'}, "
+        f"SE-ResNet-50 vs ResNet-50 on {BACKEND}: {args.image_size}x"
+        f"{args.image_size}, batch {args.batch_size}, {args.precision}, XLA {xla}, "
         f"median of {args.repeats} interleaved calls"
     )
     if args.markdown:

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_se._optional import import_optional
 from keras_se.demo.data import load_digits
+
+tf = import_optional("tensorflow", "The examples' tf.data pipelines")
 
 DATASETS = ("digits", "cifar10")
 AUTOTUNE = tf.data.AUTOTUNE

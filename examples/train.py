@@ -2,16 +2,20 @@
 
 The model gets its Squeeze-and-Excitation blocks from the keras_se layers
 (`--se layers`) or from `keras_se.wrap_with_se` (`--se wrap`). Training runs
-under a `tf.distribute` strategy (`--strategy`), optionally with mixed
-precision (`--mixed-precision`) and XLA (`--xla`); on a machine without a
-GPU it falls back to the CPU and says so. Every epoch writes a `.keras`
-checkpoint (`--resume` continues from the newest) and TensorBoard logs; the
-end prints the test accuracy.
+on one device, under a `tf.distribute` strategy (`--strategy mirrored`,
+`multiworker`, `cpu`) or, on JAX, under Keras's own
+`keras.distribution.DataParallel` (`--strategy data-parallel`), optionally
+with mixed precision (`--mixed-precision`) and XLA (`--xla`); on a machine
+without a GPU it falls back to the CPU and says so. The data pipeline is
+`tf.data` (the `keras-se[tensorflow]` extra), whatever the Keras backend.
+Every epoch writes a `.keras` checkpoint (`--resume` continues from the
+newest) and TensorBoard logs; the end prints the test accuracy.
 
     python examples/train.py                                   # digits, offline
     python examples/train.py --dataset cifar10 --model resnet --epochs 30
     python examples/train.py --data-dir photos/ --model MobileNetV2 --se wrap
     python examples/train.py --mixed-precision --xla --batch-size 256
+    KERAS_BACKEND=jax python examples/train.py --strategy data-parallel
     python examples/launch_multiworker.py --workers 2 -- \\
         python examples/train.py --strategy multiworker
 
@@ -162,12 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # The strategy comes first: a multi-worker one must precede any TF work.
     from keras_se.demo import distribute, flags
+    from keras_se.errors import MissingDependencyError
 
-    strategy, jit_compile = flags.apply_training_flags(args)
+    try:
+        strategy, jit_compile = flags.apply_training_flags(args)
+        from example_data import DatasetUnavailableError, load_splits, make_pipeline
+    except (MissingDependencyError, ValueError) as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
     import keras
     import numpy as np
     from checkpointing import EpochCheckpoint
-    from example_data import DatasetUnavailableError, load_splits, make_pipeline
 
     import keras_se
     from keras_se.demo.training import EpochTimer
@@ -210,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     output_dir = Path(args.output_dir)
     with distribute.chief_dir(output_dir, strategy) as write_dir:
         try:
-            with strategy.scope():
+            with distribute.strategy_scope(strategy):
                 model, initial_epoch, resumed_from = build_or_resume(
                     args, splits, jit_compile, output_dir / "checkpoints", chief, log
                 )
@@ -221,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"Devices: {distribute.describe_devices()}")
         log(
             f"Strategy: {distribute.strategy_name(strategy)} "
-            f"({strategy.num_replicas_in_sync} replica(s), {workers} worker(s)); "
+            f"({distribute.num_replicas(strategy)} replica(s), {workers} worker(s)); "
             f"precision: {keras.config.dtype_policy().name}; XLA: {jit_compile}; "
             f"global batch size: {batch_size}"
         )
@@ -270,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         if timer.seconds
         else None,
         "strategy": distribute.strategy_name(strategy),
-        "replicas": strategy.num_replicas_in_sync,
+        "replicas": distribute.num_replicas(strategy),
         "workers": workers,
         "precision": keras.config.dtype_policy().name,
         "jit_compile": model.jit_compile,

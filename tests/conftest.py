@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -15,6 +16,20 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def tensorflow_missing() -> str | None:
+    """Why a test marked `tensorflow` cannot run here; `None` if it can."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return "needs TensorFlow: pip install 'keras-se[tensorflow]'"
+    if keras.backend.backend() != "tensorflow":
+        return f"needs KERAS_BACKEND=tensorflow (this is {keras.backend.backend()!r})"
+    return None
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("tensorflow") and (reason := tensorflow_missing()):
+        pytest.skip(reason)
+
+
 @pytest.fixture(autouse=True)
 def fixed_seed():
     keras.utils.set_random_seed(1234)
@@ -26,13 +41,19 @@ def random_inputs(shape, seed=0, low=-2.0, high=2.0):
     return np.random.default_rng(seed).uniform(low, high, size=shape).astype("float32")
 
 
-def run_python(code: str, backend: str | None = None, timeout: int = 300) -> dict:
+def run_python(
+    code: str,
+    backend: str | None = None,
+    timeout: int = 300,
+    env: dict[str, str] | None = None,
+) -> dict:
     """Runs `code` in a fresh interpreter; returns the JSON it prints last.
 
     A fresh process proves what is on disk is enough: nothing registered or
     cached in this test process can help it.
     """
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO_ROOT))
+    quiet = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO_ROOT)}
+    env = {**os.environ, **quiet, **(env or {})}
     if backend is not None:
         env["KERAS_BACKEND"] = backend
     completed = subprocess.run(

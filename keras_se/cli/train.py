@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.ratio}; "
             f"{keras.config.dtype_policy().name}, XLA {jit_compile}, strategy "
             f"{distribute.strategy_name(strategy)} "
-            f"({strategy.num_replicas_in_sync} replica(s)).",
+            f"({distribute.num_replicas(strategy)} replica(s)).",
         )
     comparison = compare_attentions_on_digits(
         output_dir=args.output_dir,
@@ -103,6 +103,13 @@ def run(args: argparse.Namespace) -> int:
     _, test = load_digits(seed=args.seed)
     # Every worker predicts (under a multi-worker strategy `predict` runs
     # collective ops); only the chief's pictures are kept.
+    method = "gradcam" if _grad_cam_available() else None
+    if chief and method is None:
+        print_path(
+            console,
+            "Grad-CAM skipped: it runs through tf-keras-vis, on the TensorFlow "
+            "backend with keras-se[tensorflow] installed.",
+        )
     with distribute.chief_dir(args.output_dir, strategy) as folder:
         pictures = write_explanations(
             comparison.best.model,
@@ -110,12 +117,24 @@ def run(args: argparse.Namespace) -> int:
             test.y,
             folder,
             class_names=[str(digit) for digit in range(DIGITS_CLASSES)],
+            method=method,
             verbose=0 if args.quiet or not chief else "auto",
         )
     if chief:
         for picture in pictures:
             print_path(console, f"Saved {picture}")
     return 0
+
+
+def _grad_cam_available() -> bool:
+    import importlib.util
+
+    import keras
+
+    return (
+        keras.backend.backend() == "tensorflow"
+        and importlib.util.find_spec("tf_keras_vis") is not None
+    )
 
 
 def report_training(console, comparison) -> None:

@@ -2,10 +2,12 @@
 
 What `keras-se train` runs, apart from the library: `data` (scikit-learn's
 bundled digits, no download), `model` (the small CNN with or without SE
-blocks), `training` (train and compare), and the `tf.distribute` set-up
-shared with the examples: `distribute` (strategies, chief and workers) and
-`flags` (`--strategy`, `--mixed-precision`, `--xla`). `training`,
-`distribute` and `flags` import TensorFlow; import them by name.
+blocks), `training` (train and compare), and the multi-device set-up
+shared with the examples: `distribute` (`keras.distribution` on JAX,
+`tf.distribute` on TensorFlow; chief and workers), `devices` (the GPUs the
+backend sees) and `flags` (`--strategy`, `--mixed-precision`, `--xla`).
+Import those by name; none of them needs TensorFlow unless a `tf.distribute`
+strategy is asked for.
 """
 
 from keras_se.demo.data import DIGITS_CLASSES, DIGITS_SHAPE, Split, load_digits

@@ -1,8 +1,16 @@
-"""`tf.distribute` for the examples and `keras-se train`: strategies and workers.
+"""Training on several devices for the examples and `keras-se train`.
 
-Choosing a strategy (with a CPU fallback), telling the chief from the other
-workers, and where each writes. Create the strategy before any other
-TensorFlow work: a multi-worker strategy must precede the runtime's start.
+Two ways, picked by `--strategy`: Keras 3's own `keras.distribution.DataParallel`
+(`"data-parallel"`, on the JAX backend, no TensorFlow needed), and the
+`tf.distribute` strategies (`"mirrored"`, `"multiworker"`, `"cpu"`, on the
+TensorFlow backend, from the `keras-se[tensorflow]` extra). `"auto"` picks by
+the backend and the hardware. Also: telling the chief from the other workers,
+and where each writes. Create the strategy before any other work: a
+multi-worker strategy must precede the TensorFlow runtime's start.
+
+A "strategy" here is a `tf.distribute.Strategy`, a
+`keras.distribution.DataParallel`, or `None` (one device, nothing to set up);
+the functions below take any of the three.
 """
 
 from __future__ import annotations
@@ -14,19 +22,27 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-import tensorflow as tf
+import keras
 
+from keras_se._optional import import_optional
 from keras_se._validation import check_choice
+from keras_se.demo.devices import list_gpus
 
-STRATEGIES = ("auto", "mirrored", "multiworker", "cpu")
+STRATEGIES = ("auto", "data-parallel", "mirrored", "multiworker", "cpu")
+TF_STRATEGIES = ("mirrored", "multiworker", "cpu")
 CPU_FALLBACK = (
     "No GPU found: training on the CPU (mixed precision stays off unless asked for)."
 )
 Log = Callable[[str], None] | None
 
 
-class _MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+def _tensorflow(feature: str):
+    return import_optional("tensorflow", feature)
+
+
+def _multi_worker_strategy():
     """`MultiWorkerMirroredStrategy` with the two reductions `Model.fit` needs.
 
     Keras 3 (up to 3.15 at least, keras-team/keras#20585) calls
@@ -36,15 +52,20 @@ class _MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
     both fail across workers. This reduces a nested value leaf by leaf and a
     scalar along no axis; every other call is the stock one.
     """
+    tf = _tensorflow("--strategy multiworker (tf.distribute)")
 
-    def reduce(self, reduce_op, value, axis):
-        if tf.nest.is_nested(value):
-            return tf.nest.map_structure(
-                lambda leaf: self.reduce(reduce_op, leaf, axis), value
-            )
-        if axis is not None and self.experimental_local_results(value)[0].shape == ():
-            axis = None
-        return super().reduce(reduce_op, value, axis)
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            if tf.nest.is_nested(value):
+                return tf.nest.map_structure(
+                    lambda leaf: self.reduce(reduce_op, leaf, axis), value
+                )
+            local = self.experimental_local_results(value)[0]
+            if axis is not None and local.shape == ():
+                axis = None
+            return super().reduce(reduce_op, value, axis)
+
+    return MultiWorkerMirroredStrategy()
 
 
 def cluster_size() -> int:
@@ -68,100 +89,157 @@ def cluster_size() -> int:
 
 
 def describe_devices() -> str:
-    """The GPUs and CPU cores TensorFlow sees, in one line.
+    """The GPUs and CPU cores training can use, in one line.
 
     e.g. `"1 GPU: NVIDIA H100 (compute capability 9.0); 16 CPU cores"`.
     """
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = list_gpus()
     cores = f"{os.cpu_count()} CPU cores"
     if not gpus:
         return f"no GPU; {cores}"
     names = []
     for gpu in gpus:
-        details = tf.config.experimental.get_device_details(gpu)
-        name = details.get("device_name", gpu.name)
-        capability = details.get("compute_capability")
-        if capability:
-            name += f" (compute capability {capability[0]}.{capability[1]})"
+        name = gpu.name
+        if gpu.compute_capability:
+            name += " (compute capability {}.{})".format(*gpu.compute_capability)
         names.append(name)
     label = "GPU" if len(gpus) == 1 else "GPUs"
     return f"{len(gpus)} {label}: {', '.join(names)}; {cores}"
 
 
-def choose_strategy(name: str = "auto", log: Log = print) -> tf.distribute.Strategy:
-    """Returns the `tf.distribute` strategy called `name`.
+def _data_parallel(log: Log) -> keras.distribution.DataParallel:
+    backend = keras.backend.backend()
+    if backend != "jax":
+        raise ValueError(
+            "`--strategy data-parallel` (keras.distribution) runs on the JAX "
+            f"backend: set KERAS_BACKEND=jax (this is {backend!r}), or use "
+            "`--strategy mirrored` on TensorFlow."
+        )
+    if not list_gpus() and log is not None:
+        log(CPU_FALLBACK)
+    distribution = keras.distribution.DataParallel(
+        devices=keras.distribution.list_devices()
+    )
+    # Global, not only a scope: `fit` shards each batch by the current one.
+    keras.distribution.set_distribution(distribution)
+    return distribution
 
-    - `"auto"`: `MultiWorkerMirroredStrategy` when `TF_CONFIG` describes a
-      cluster of more than one task, `MirroredStrategy` with two or more
-      GPUs, else the default strategy (one GPU, or the CPU).
-    - `"mirrored"`: `MirroredStrategy` over every local GPU.
+
+def choose_strategy(name: str = "auto", log: Log = print) -> Any:
+    """Returns the strategy called `name`: what spreads training over devices.
+
+    - `"auto"`: on TensorFlow, `MultiWorkerMirroredStrategy` when `TF_CONFIG`
+      describes a cluster of more than one task, `MirroredStrategy` with two
+      or more GPUs, else the default strategy; on JAX, `"data-parallel"` with
+      two or more GPUs; else `None` (one device).
+    - `"data-parallel"`: `keras.distribution.DataParallel` over every local
+      device (JAX only), set as the current distribution. On the CPU,
+      `XLA_FLAGS=--xla_force_host_platform_device_count=N` makes N devices.
+    - `"mirrored"`: `tf.distribute.MirroredStrategy` over every local GPU.
     - `"multiworker"`: `MultiWorkerMirroredStrategy`, its cluster read from
       `TF_CONFIG` (one worker when it is unset).
-    - `"cpu"`: `OneDeviceStrategy("/cpu:0")`, even where a GPU is present.
+    - `"cpu"`: `tf.distribute.OneDeviceStrategy("/cpu:0")`, even with a GPU.
 
-    With no GPU, `"auto"` and `"mirrored"` fall back to the CPU and say so
-    in one line through `log`. Call this first: a multi-worker strategy must
-    be created before the TensorFlow runtime starts.
+    The last three are `tf.distribute`: they need the TensorFlow backend.
+    With no GPU, `"auto"`, `"data-parallel"` and `"mirrored"` run on the CPU
+    and say so in one line through `log`.
 
     Args:
-        name: one of `"auto"`, `"mirrored"`, `"multiworker"`, `"cpu"`.
+        name: one of `STRATEGIES`.
         log: called with the one-line CPU fallback notice; `None` for silence.
 
     Returns:
-        The strategy; build and compile the model in its `scope()`.
+        A `tf.distribute.Strategy`, a `keras.distribution.DataParallel` or
+        `None`; build and compile the model in `strategy_scope(strategy)`.
 
     Raises:
-        ValueError: for an unknown `name` or a `TF_CONFIG` that is not JSON.
+        ValueError: for an unknown `name`, a `TF_CONFIG` that is not JSON, or
+            a strategy the current Keras backend cannot run.
+        MissingDependencyError: for a `tf.distribute` strategy without
+            TensorFlow installed.
 
     Example:
 
-    >>> strategy = keras_se.demo.distribute.choose_strategy("cpu")
-    >>> strategy.num_replicas_in_sync
+    >>> strategy = keras_se.demo.distribute.choose_strategy("auto", log=None)
+    >>> keras_se.demo.distribute.num_replicas(strategy)
     1
     """
     check_choice("name", name, STRATEGIES)
-    if name == "multiworker" or (name == "auto" and cluster_size() > 1):
-        return _MultiWorkerMirroredStrategy()
+    backend = keras.backend.backend()
+    multiworker = name == "multiworker" or (
+        name == "auto" and backend == "tensorflow" and cluster_size() > 1
+    )
+    if name in TF_STRATEGIES or multiworker:
+        tf = _tensorflow(f"--strategy {name} (tf.distribute)")
+        if backend != "tensorflow":
+            raise ValueError(
+                f"`--strategy {name}` is a tf.distribute strategy: it needs "
+                f"KERAS_BACKEND=tensorflow (this is {backend!r}). On JAX, use "
+                "`--strategy data-parallel`."
+            )
+    if name == "data-parallel" or (
+        name == "auto" and backend == "jax" and len(list_gpus()) > 1
+    ):
+        return _data_parallel(log)
+    if multiworker:
+        return _multi_worker_strategy()
     if name == "cpu":
         return tf.distribute.OneDeviceStrategy("/cpu:0")
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        if log is not None:
-            log(CPU_FALLBACK)
-        return tf.distribute.get_strategy()
-    if name == "mirrored" or len(gpus) > 1:
+    gpus = list_gpus()
+    if not gpus and log is not None:
+        log(CPU_FALLBACK)
+    if backend != "tensorflow":
+        return None
+    tf = _tensorflow("tf.distribute")
+    if gpus and (name == "mirrored" or len(gpus) > 1):
         return tf.distribute.MirroredStrategy()
-    # One GPU: the default strategy keeps Keras's own choices (XLA included).
+    # One GPU or none: the default strategy keeps Keras's own choices (XLA too).
     return tf.distribute.get_strategy()
 
 
-def strategy_name(strategy: tf.distribute.Strategy) -> str:
-    """A short name: `"MirroredStrategy"`, ..., `"default"` for no strategy."""
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+def strategy_scope(strategy: Any) -> contextlib.AbstractContextManager:
+    """The scope to build and compile the model in; nothing for `None`."""
+    return contextlib.nullcontext() if strategy is None else strategy.scope()
+
+
+def strategy_name(strategy: Any) -> str:
+    """A short name: `"MirroredStrategy"`, `"DataParallel"`, `"default"`, ..."""
+    if strategy is None:
+        return "default"
+    if "MultiWorkerMirroredStrategy" in {c.__name__ for c in type(strategy).__mro__}:
         return "MultiWorkerMirroredStrategy"
     name = type(strategy).__name__
     return "default" if name == "_DefaultDistributionStrategy" else name
 
 
-def num_workers(strategy: tf.distribute.Strategy | None = None) -> int:
+def num_replicas(strategy: Any) -> int:
+    """How many copies of the model train together (one per device)."""
+    if strategy is None:
+        return 1
+    mesh = getattr(strategy, "device_mesh", None)  # keras.distribution
+    if mesh is not None:
+        return int(mesh.devices.size)
+    return int(strategy.num_replicas_in_sync)
+
+
+def num_workers(strategy: Any = None) -> int:
     """The number of processes training together; 1 outside a cluster."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None:
-        return 1
+        return int(getattr(strategy, "num_processes", 1))
     spec = resolver.cluster_spec().as_dict()
     return max(1, sum(len(spec.get(kind, ())) for kind in ("chief", "worker")))
 
 
-def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
+def is_chief(strategy: Any = None) -> bool:
     """Whether this process writes the real checkpoints, logs and results.
 
-    In a multi-worker cluster that is the `"chief"` task, or worker 0 when
-    the cluster has no chief; outside one, always `True`.
+    In a `tf.distribute` multi-worker cluster that is the `"chief"` task, or
+    worker 0 when the cluster has no chief; outside one, always `True`.
 
     Example:
 
-    >>> from keras_se.demo import distribute
-    >>> distribute.is_chief(distribute.choose_strategy("cpu"))
+    >>> keras_se.demo.distribute.is_chief(None)
     True
     """
     resolver = getattr(strategy, "cluster_resolver", None)
@@ -174,9 +252,7 @@ def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def chief_dir(
-    path: str | os.PathLike, strategy: tf.distribute.Strategy | None = None
-) -> Iterator[Path]:
+def chief_dir(path: str | os.PathLike, strategy: Any = None) -> Iterator[Path]:
     """Yields where this worker writes: `path` on the chief, else a temp dir.
 
     Every worker of a multi-worker run must save (saving can involve
@@ -202,6 +278,6 @@ def chief_dir(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy) -> int:
+def global_batch_size(per_replica: int, strategy: Any) -> int:
     """The batch size to feed `model.fit`: `per_replica` times the replicas."""
-    return per_replica * strategy.num_replicas_in_sync
+    return per_replica * num_replicas(strategy)

@@ -2,24 +2,30 @@
 
 `add_training_flags` adds `--strategy`, `--mixed-precision` and `--xla` to a
 parser; `apply_training_flags` creates the strategy and sets the dtype policy
-they ask for. Call it before any other TensorFlow work: a multi-worker
-strategy must precede the runtime's start.
+they ask for. Call it before any other work: a multi-worker strategy must
+precede the TensorFlow runtime's start. Nothing here imports TensorFlow unless
+a `tf.distribute` strategy is asked for.
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import keras
-import tensorflow as tf
 
+from keras_se.demo.devices import list_gpus
 from keras_se.demo.distribute import STRATEGIES, Log, choose_strategy
 
 
-def _strategy_uses_gpu(strategy: tf.distribute.Strategy | None) -> bool:
-    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+def _strategy_uses_gpu(strategy: Any) -> bool:
+    has_gpu = bool(list_gpus())
     if strategy is None or not has_gpu:
         return has_gpu
+    mesh = getattr(strategy, "device_mesh", None)  # keras.distribution
+    if mesh is not None:
+        devices = [str(device).lower() for device in mesh.devices.flat]
+        return any("gpu" in device or "cuda" in device for device in devices)
     try:
         devices = strategy.extended.worker_devices
     except (AttributeError, RuntimeError, NotImplementedError):
@@ -29,16 +35,12 @@ def _strategy_uses_gpu(strategy: tf.distribute.Strategy | None) -> bool:
 
 
 def _gpus_support_float16() -> bool:
-    details = map(
-        tf.config.experimental.get_device_details,
-        tf.config.list_physical_devices("GPU"),
-    )
-    return all(tuple(d.get("compute_capability") or (0,)) >= (7, 0) for d in details)
+    return all((gpu.compute_capability or (0,)) >= (7, 0) for gpu in list_gpus())
 
 
 def configure_precision(
     mixed_precision: bool | None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: Any = None,
     log: Log = print,
 ) -> str:
     """Sets Keras's global dtype policy for training; returns its name.
@@ -98,9 +100,11 @@ def add_training_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
         "--strategy",
         choices=STRATEGIES,
         default="auto",
-        help="tf.distribute strategy: auto (multi-worker if TF_CONFIG has a "
-        "cluster, mirrored with 2+ GPUs, else one device), mirrored (all local "
-        "GPUs), multiworker (TF_CONFIG), cpu",
+        help="how to use several devices: auto (TensorFlow: multiworker if "
+        "TF_CONFIG has a cluster, mirrored with 2+ GPUs; JAX: data-parallel with "
+        "2+ GPUs; else one device), data-parallel (keras.distribution, JAX), "
+        "and the tf.distribute ones (TensorFlow): mirrored (all local GPUs), "
+        "multiworker (TF_CONFIG), cpu",
     )
     parser.add_argument(
         "--mixed-precision",
@@ -121,7 +125,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
 
 def apply_training_flags(
     args: argparse.Namespace, log: Log = print
-) -> tuple[tf.distribute.Strategy, bool | str]:
+) -> tuple[Any, bool | str]:
     """Creates the strategy and sets the precision that the flags ask for.
 
     Args:
@@ -131,15 +135,19 @@ def apply_training_flags(
 
     Returns:
         `(strategy, jit_compile)`: build and compile the model in
-        `strategy.scope()` and pass `jit_compile` to `model.compile`.
+        `keras_se.demo.distribute.strategy_scope(strategy)` and pass
+        `jit_compile` to `model.compile`. The strategy is a
+        `tf.distribute.Strategy`, a `keras.distribution.DataParallel` or
+        `None` (see `keras_se.demo.distribute.choose_strategy`).
 
     Example:
 
     >>> import argparse
-    >>> args = argparse.Namespace(strategy="cpu", mixed_precision=False, xla=True)
-    >>> strategy, jit_compile = keras_se.demo.flags.apply_training_flags(args)
-    >>> type(strategy).__name__, jit_compile, keras.config.dtype_policy().name
-    ('OneDeviceStrategy', True, 'float32')
+    >>> from keras_se.demo import distribute, flags
+    >>> args = argparse.Namespace(strategy="auto", mixed_precision=False, xla=True)
+    >>> strategy, jit_compile = flags.apply_training_flags(args, log=None)
+    >>> distribute.num_replicas(strategy), jit_compile, keras.config.dtype_policy().name
+    (1, True, 'float32')
     """
     strategy = choose_strategy(args.strategy, log=log)
     configure_precision(args.mixed_precision, strategy, log=log)

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import keras
 
 from keras_se._validation import check_choice, check_positive_int
 from keras_se.demo.data import DIGITS_CLASSES, DIGITS_SHAPE, load_digits
-from keras_se.demo.distribute import chief_dir
+from keras_se.demo.distribute import chief_dir, strategy_scope
 from keras_se.demo.model import build_digits_cnn
 from keras_se.demo.statistics import ModelSummary, summarize
 from keras_se.layers.attention import ATTENTIONS
 from keras_se.saving.save_load import save_model
-
-if TYPE_CHECKING:
-    import tensorflow as tf
 
 # What `keras-se train` compares with the plain CNN unless told otherwise.
 DEFAULT_ATTENTIONS = ("se", "eca", "cbam")
@@ -58,7 +54,7 @@ def train_digits_model(
     ratio: int = 8,
     seed: int = 0,
     verbose: int | str = "auto",
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: Any = None,
     jit_compile: bool | str = "auto",
 ) -> TrainingResult:
     """Trains the digits CNN once and evaluates it on the held-out split.
@@ -73,11 +69,12 @@ def train_digits_model(
         seed: the seed of the weights, the shuffle and the split.
         verbose: passed to `model.fit` (1 shows a Keras progress bar).
         strategy: a `tf.distribute` strategy to build and train the model
-            under (`keras_se.demo.distribute.choose_strategy`); `None`: no
-            scope, which on JAX includes a `keras.distribution` set with
-            `keras.distribution.set_distribution`. The dtype policy in force
-            when this is called (see `keras_se.demo.flags.configure_precision`)
-            applies to the model.
+            under, or a `keras.distribution.DataParallel` (JAX), as
+            `keras_se.demo.distribute.choose_strategy` returns them; `None`:
+            no scope (a distribution set globally with
+            `keras.distribution.set_distribution` still applies). The dtype
+            policy in force when this is called (see
+            `keras_se.demo.flags.configure_precision`) applies to the model.
         jit_compile: passed to `model.compile` (`True`: XLA).
 
     Returns:
@@ -91,8 +88,7 @@ def train_digits_model(
     check_positive_int("ratio", ratio)
     train, test = load_digits(seed=seed)
     keras.utils.set_random_seed(seed)
-    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope:
+    with strategy_scope(strategy):
         model = build_digits_cnn(
             DIGITS_SHAPE,
             DIGITS_CLASSES,
@@ -149,7 +145,7 @@ def compare_attentions_on_digits(
     attentions: Sequence[str] = DEFAULT_ATTENTIONS,
     seeds: int = 3,
     seed: int = 0,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: Any = None,
     **settings: Any,
 ) -> Comparison:
     """Trains the digits CNN plain and with each attention, over several seeds.

@@ -34,7 +34,7 @@ def write_explanations(
     y: np.ndarray | None,
     out_dir: str | os.PathLike,
     class_names: Sequence[str] | None = None,
-    method: str = "gradcam",
+    method: str | None = "gradcam",
     layer: str | None = None,
     samples: int = 16,
     batch_size: int = 64,
@@ -63,7 +63,10 @@ def write_explanations(
             class (and show no true class).
         out_dir: the folder to write to; created if missing.
         class_names: names for the class indices.
-        method: `"gradcam"`, `"gradcam++"` or `"saliency"`.
+        method: `"gradcam"`, `"gradcam++"` or `"saliency"` (through
+            tf-keras-vis: the TensorFlow backend and `keras-se[tensorflow]`),
+            or `None` for no heatmap grid (the excitation plots need
+            neither).
         layer: the Grad-CAM layer; default `keras_se.viz.find_target_layer`.
         samples: positive int, images in the grid.
         batch_size: positive int.
@@ -92,7 +95,8 @@ def write_explanations(
     from keras_se.viz.excitation import excitations
     from keras_se.viz.saliency import find_target_layer, heatmaps
 
-    check_choice("method", method, tuple(METHOD_FILES))
+    if method is not None:
+        check_choice("method", method, tuple(METHOD_FILES))
     check_positive_int("samples", samples)
     check_positive_int("batch_size", batch_size)
     check_graph_model(model, "`write_explanations`")
@@ -106,7 +110,7 @@ def write_explanations(
             )
     out_dir = Path(out_dir)
     paths = []
-    if x.ndim == 4:
+    if x.ndim == 4 and method is not None:
         pool = slice(0, samples * POOL_PER_SAMPLE)
         scores = model.predict(x[pool], batch_size=batch_size, verbose=0)
         predicted = np.argmax(scores, axis=-1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import keras
+import pytest
 
 import keras_se
 from tests.examples.conftest import (
@@ -16,6 +17,7 @@ from tests.examples.conftest import (
 )
 
 
+@pytest.mark.tensorflow  # tf.data and tf.distribute
 def test_wrapping_keeps_the_accuracy_then_finetunes(tmp_path, image_folder):
     # "Pretrained" weights from a local file, as offline users pass them.
     base = keras.applications.MobileNetV2(
@@ -70,6 +72,7 @@ def test_wrapping_keeps_the_accuracy_then_finetunes(tmp_path, image_folder):
     assert len(blocks) == 10 and all(block.gate_scale == 2.0 for block in blocks)
 
 
+@pytest.mark.tensorflow  # tf.data and tf.distribute
 def test_imagenet_weights_offline_name_the_alternatives(tmp_path, image_folder):
     env = example_env(KERAS_HOME=str(tmp_path / "keras_home"), **OFFLINE)
     completed = run_example(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import runpy
 import sys
@@ -26,7 +27,10 @@ from tests.examples.conftest import (
 @pytest.mark.parametrize(
     "script, flags",
     [
-        ("train.py", ["--strategy", "--mixed-precision", "--xla", "--resume"]),
+        (
+            "train.py",
+            ["--strategy", "data-parallel", "--mixed-precision", "--xla", "--resume"],
+        ),
         ("finetune_pretrained.py", ["--weights", "--data-dir", "--se-epochs"]),
         ("launch_multiworker.py", ["--workers", "--hosts", "--index", "--timeout"]),
     ],
@@ -42,6 +46,7 @@ def test_help(script, flags, monkeypatch, capsys):
         assert flag in printed
 
 
+@pytest.mark.tensorflow
 def test_mixed_precision_xla_checkpoints_logs_then_resume(tmp_path):
     out = tmp_path / "run"
     common = ["--output-dir", out, "--batch-size", 64, "--quiet"]
@@ -80,6 +85,7 @@ def test_mixed_precision_xla_checkpoints_logs_then_resume(tmp_path):
     assert accuracy == pytest.approx(printed, abs=1.5 / len(test.y))
 
 
+@pytest.mark.tensorflow
 def test_image_folder_with_wrap_with_se_on_one_cpu(tmp_path, image_folder):
     out = tmp_path / "run"
     printed = succeeded(
@@ -118,6 +124,7 @@ def test_image_folder_with_wrap_with_se_on_one_cpu(tmp_path, image_folder):
     assert model.get_layer("stage3_se").ratio == 8
 
 
+@pytest.mark.tensorflow
 def test_cifar10_offline_fails_fast_and_names_the_alternatives(tmp_path):
     env = example_env(KERAS_HOME=str(tmp_path / "keras_home"), **OFFLINE)
     completed = run_example(
@@ -146,3 +153,41 @@ def test_bad_flags_exit_2_with_a_message(flags, message, monkeypatch, capsys):
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     keras.config.set_dtype_policy("float32")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not all(importlib.util.find_spec(name) for name in ("jax", "tensorflow")),
+    reason="needs JAX, and TensorFlow for tf.data",
+)
+def test_data_parallel_on_two_jax_cpu_devices(tmp_path):
+    out = tmp_path / "run"
+    env = example_env(
+        KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2"
+    )
+    printed = succeeded(
+        run_example(
+            "train.py",
+            "--strategy",
+            "data-parallel",
+            "--epochs",
+            1,
+            "--batch-size",
+            16,
+            "--output-dir",
+            out,
+            "--quiet",
+            env=env,
+            timeout=600,
+        )
+    )
+    assert printed.count(CPU_FALLBACK) == 1
+    assert "Strategy: DataParallel (2 replica(s), 1 worker(s))" in printed
+    assert "global batch size: 32" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert results["strategy"] == "DataParallel" and results["replicas"] == 2
+    # The model trained on two devices saves as usual and loads on another backend.
+    model = keras_se.load_model(out / "model.keras")
+    _, test = load_digits(seed=0)
+    accuracy = np.mean(np.argmax(model.predict(test.x, verbose=0), -1) == test.y)
+    assert accuracy == pytest.approx(results["test_accuracy"], abs=1.5 / len(test.y))

@@ -221,6 +221,9 @@ def reference_outputs(case, backend, backend_outputs):
     pytest.skip(f"no backend but {backend} can run {case.id} here")
 
 
+# Slow: one subprocess per other backend, JAX's compiles dominate. CI runs
+# it with the slow tests, on the TensorFlow backend only.
+@pytest.mark.slow
 @pytest.mark.multibackend
 @CASES
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)

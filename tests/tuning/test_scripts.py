@@ -43,6 +43,7 @@ def test_search_digits(tmp_path):
     assert "best hyperparameters: {" in out and "test accuracy" in out
 
 
+@pytest.mark.tensorflow  # image_dataset_from_directory: tf.data
 def test_search_folder(tmp_path):
     folder = image_folder(tmp_path / "images")
     out = run_script(
