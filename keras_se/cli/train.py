@@ -35,7 +35,7 @@ def add_parser(commands) -> None:
     train.add_argument(
         "--seeds", type=positive_int, default=3, help="runs per model (default: 3)"
     )
-    train.add_argument("--epochs", type=positive_int, default=20)
+    train.add_argument("--epochs", type=positive_int, default=12)
     train.add_argument("--batch-size", type=positive_int, default=32)
     train.add_argument(
         "--ratio", type=positive_int, default=8, help="reduction ratio (SE, CBAM)"
