@@ -16,7 +16,7 @@ from keras_se.demo.data import DIGITS_CLASSES, DIGITS_SHAPE, load_digits
 from keras_se.demo.distribute import chief_dir, strategy_scope
 from keras_se.demo.model import build_digits_cnn
 from keras_se.demo.statistics import ModelSummary, summarize
-from keras_se.layers.attention import ATTENTIONS
+from keras_se.layers.attention import ATTENTIONS, check_attentions
 from keras_se.saving.save_load import save_model
 
 # What `keras-se train` compares with the plain CNN unless told otherwise.
@@ -171,7 +171,7 @@ def compare_attentions_on_digits(
         A `Comparison`.
 
     Raises:
-        ValueError: for an unknown or repeated attention, or no attention.
+        ValueError: for an unknown attention, or none (repeats are dropped).
 
     Example:
 
@@ -181,7 +181,7 @@ def compare_attentions_on_digits(
     >>> [summary.name for summary in comparison.summaries]
     ['digits_cnn', 'digits_se_cnn']
     """
-    attentions = _check_attentions(attentions)
+    attentions = check_attentions(attentions)
     check_positive_int("seeds", seeds)
     runs: dict[str | None, list[TrainingResult]] = {
         name: [
@@ -209,18 +209,3 @@ def compare_attentions_on_digits(
     with chief_dir(output_dir, strategy) as folder:
         path = save_model(best.model, folder / f"{best.name}.keras")
     return Comparison(summaries=summaries, best=best, path=path)
-
-
-def _check_attentions(attentions: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(attentions, str) or not attentions:
-        raise ValueError(
-            "`attentions` must be a non-empty sequence of names in "
-            f"{tuple(ATTENTIONS)}. Received: attentions={attentions!r}"
-        )
-    for name in attentions:
-        check_choice("attentions", name, ATTENTIONS)
-    if len(set(attentions)) != len(attentions):
-        raise ValueError(
-            f"`attentions` must not repeat a name. Received: attentions={attentions!r}"
-        )
-    return tuple(attentions)

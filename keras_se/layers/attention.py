@@ -8,6 +8,7 @@ block everywhere.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -85,3 +86,25 @@ def attention_takes(name: str, argument: str) -> bool:
     """
     layer_class = ATTENTIONS[check_choice("attention", name, ATTENTIONS)]
     return argument in inspect.signature(layer_class.__init__).parameters
+
+
+def check_attentions(attentions: Sequence[str]) -> tuple[str, ...]:
+    """Returns `attentions` as a tuple of registered names, repeats dropped.
+
+    Raises:
+        ValueError: for a string, an empty sequence or an unknown name.
+
+    Example:
+
+    >>> from keras_se.layers.attention import check_attentions
+    >>> check_attentions(["se", "eca", "se"])
+    ('se', 'eca')
+    """
+    if isinstance(attentions, str) or not attentions:
+        raise ValueError(
+            "`attentions` must be a non-empty sequence of names in "
+            f"{tuple(ATTENTIONS)}. Received: attentions={attentions!r}"
+        )
+    for name in attentions:
+        check_choice("attentions", name, ATTENTIONS)
+    return tuple(dict.fromkeys(attentions))

@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 import keras
 import keras_tuner
 
-from keras_se._validation import check_choice
-from keras_se.layers import ATTENTIONS, IDENTITY_GATES
-from keras_se.layers.attention import attention_takes
+from keras_se.layers import IDENTITY_GATES
+from keras_se.layers.attention import attention_takes, check_attentions
 from keras_se.surgery import PLACEMENTS, POSITIONS, describe, wrap_with_se
 from keras_se.surgery.graph import ModelGraph
 
@@ -98,16 +97,10 @@ class SEHyperModel(keras_tuner.HyperModel):
                 "`base` must be a keras.Model or a function returning one. "
                 f"Received: base={base!r}"
             )
-        if isinstance(attentions, str) or not attentions:
-            raise ValueError(
-                "`attentions` must be a non-empty sequence of names in "
-                f"{tuple(ATTENTIONS)}. Received: attentions={attentions!r}"
-            )
-        for name in attentions:
-            check_choice("attentions", name, ATTENTIONS)
+        attentions = check_attentions(attentions)
         super().__init__(**kwargs)
         self.base = base
-        self.attentions = tuple(dict.fromkeys(attentions))
+        self.attentions = attentions
         self.loss = loss
         self.metrics = list(metrics)
         self.learning_rate = learning_rate
