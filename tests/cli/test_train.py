@@ -91,6 +91,7 @@ def test_train_compares_over_seeds_and_saves_the_best_model(tmp_path, capsys):
     assert accuracy == pytest.approx(with_se["test_accuracy"][0], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_train_compares_each_attention_asked_for(tmp_path, capsys):
     out_dir = tmp_path / "run"
     code = main(
@@ -151,6 +152,7 @@ def test_console_script_help():
         assert flag in completed.stdout
 
 
+@pytest.mark.slow
 def test_train_with_strategy_mixed_precision_and_xla(tmp_path, capsys):
     out_dir = tmp_path / "run"
     code = main(

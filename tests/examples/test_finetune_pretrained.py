@@ -17,6 +17,7 @@ from tests.examples.conftest import (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow  # tf.data and tf.distribute
 def test_wrapping_keeps_the_accuracy_then_finetunes(tmp_path, image_folder):
     # "Pretrained" weights from a local file, as offline users pass them.

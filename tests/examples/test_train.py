@@ -46,6 +46,7 @@ def test_help(script, flags, monkeypatch, capsys):
         assert flag in printed
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow
 def test_mixed_precision_xla_checkpoints_logs_then_resume(tmp_path):
     out = tmp_path / "run"
@@ -85,6 +86,7 @@ def test_mixed_precision_xla_checkpoints_logs_then_resume(tmp_path):
     assert accuracy == pytest.approx(printed, abs=1.5 / len(test.y))
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow
 def test_image_folder_with_wrap_with_se_on_one_cpu(tmp_path, image_folder):
     out = tmp_path / "run"

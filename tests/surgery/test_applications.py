@@ -31,7 +31,20 @@ EXPECTED_AUTO_BLOCKS = {
 }
 
 
-@pytest.mark.parametrize("name", EXPECTED_AUTO_BLOCKS)
+# ResNet50 (residual units), EfficientNetB0 (the skip rule) and VGG16 (after
+# every conv) by default; the other families with the slow tests.
+FAST_APPLICATIONS = ("ResNet50", "EfficientNetB0", "VGG16")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name
+        if name in FAST_APPLICATIONS
+        else pytest.param(name, marks=pytest.mark.slow)
+        for name in EXPECTED_AUTO_BLOCKS
+    ],
+)
 def test_auto_placement_counts_weights_and_identity_start(name):
     model = application(name)
     before = snapshot(model)

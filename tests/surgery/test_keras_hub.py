@@ -334,7 +334,18 @@ def check_backbone(build, expected):
     return backbone, wrapped, x
 
 
-@pytest.mark.parametrize("name", WRAPPABLE)
+# One family per placement rule by default (residual units, every conv,
+# blocks with their own SE, no rewritable unit); the rest with the slow tests.
+FAST_WRAPPABLE = ("resnet_v1_bottleneck", "vgg", "efficientnet", "hgnetv2")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name if name in FAST_WRAPPABLE else pytest.param(name, marks=pytest.mark.slow)
+        for name in WRAPPABLE
+    ],
+)
 def test_backbone_auto_counts_weights_and_identity_start(name):
     check_backbone(*WRAPPABLE[name])
 
