@@ -85,6 +85,7 @@ def test_trained_digits_blocks_are_class_specific(trained_digits_model, digits):
         np.testing.assert_array_equal(block.counts, np.bincount(test.y))
 
 
+@pytest.mark.tensorflow  # feeds a tf.data.Dataset too
 def test_results_do_not_depend_on_batching_or_input_kind(trained_digits_model, digits):
     import tensorflow as tf
 
