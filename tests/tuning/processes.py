@@ -96,9 +96,10 @@ class Search:
                 process.kill()
                 process.wait()
 
-    def all_logs(self) -> str:
+    def all_logs(self, tail: int | None = 3000) -> str:
+        """Every log, each cut to its last `tail` characters (`None`: whole)."""
         return "\n".join(
-            f"--- {name}\n{path.read_text()[-3000:]}"
+            f"--- {name}\n{path.read_text()[-tail if tail else 0 :]}"
             for name, path in self.logs.items()
             if path.exists()
         )
