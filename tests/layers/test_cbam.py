@@ -10,38 +10,8 @@ import pytest
 from keras import ops
 
 import keras_se
-from tests.conftest import random_inputs
+from tests.layers.attention_helpers import inputs, output, randomized, timm_reference
 from tests.layers.reference import NUMPY_GATES
-
-
-def timm_reference():
-    pytest.importorskip("torch")
-    from tests.layers import timm_reference_gc_ge_cbam
-
-    return timm_reference_gc_ge_cbam
-
-
-def inputs(data_format, shape, seed=0):
-    x = random_inputs(shape, seed=seed)
-    return np.moveaxis(x, -1, 1).copy() if data_format == "channels_first" else x
-
-
-def randomized(layer, x, seed=1):
-    """Random weights; the batch-norm variance positive, as a trained one is."""
-    layer.build(x.shape)
-    rng = np.random.default_rng(seed)
-    values = []
-    for weight in layer.weights:
-        value = rng.normal(0, 0.5, weight.shape)
-        if weight.name == "moving_variance":
-            value = np.abs(value) + 0.5
-        values.append(value.astype("float32"))
-    layer.set_weights(values)
-    return layer
-
-
-def output(layer, x, **kwargs):
-    return ops.convert_to_numpy(layer(x, **kwargs))
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])

@@ -10,38 +10,7 @@ from keras import ops
 
 import keras_se
 from keras_se.layers._attention_parts import nearest_indices
-from tests.conftest import random_inputs
-
-
-def timm_reference():
-    pytest.importorskip("torch")
-    from tests.layers import timm_reference_gc_ge_cbam
-
-    return timm_reference_gc_ge_cbam
-
-
-def inputs(data_format, shape, seed=0):
-    x = random_inputs(shape, seed=seed)
-    return np.moveaxis(x, -1, 1).copy() if data_format == "channels_first" else x
-
-
-def randomized(layer, x, seed=1):
-    """Random weights; batch-norm variances positive, as trained ones are."""
-    layer.build(x.shape)
-    rng = np.random.default_rng(seed)
-    values = []
-    for weight in layer.weights:
-        value = rng.normal(0, 0.5, weight.shape)
-        if weight.name == "moving_variance":
-            value = np.abs(value) + 0.5
-        values.append(value.astype("float32"))
-    layer.set_weights(values)
-    return layer
-
-
-def output(layer, x, **kwargs):
-    return ops.convert_to_numpy(layer(x, **kwargs))
-
+from tests.layers.attention_helpers import inputs, output, randomized, timm_reference
 
 CONFIGS = [
     {},

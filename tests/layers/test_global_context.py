@@ -10,34 +10,14 @@ import pytest
 from keras import ops
 
 import keras_se
-from tests.conftest import random_inputs
+from tests.layers import attention_helpers
+from tests.layers.attention_helpers import output, randomized, timm_reference
 
 SHAPE = (2, 5, 6, 16)
 
 
-def timm_reference():
-    pytest.importorskip("torch")
-    from tests.layers import timm_reference_gc_ge_cbam
-
-    return timm_reference_gc_ge_cbam
-
-
 def inputs(data_format, shape=SHAPE, seed=0):
-    x = random_inputs(shape, seed=seed)
-    return np.moveaxis(x, -1, 1).copy() if data_format == "channels_first" else x
-
-
-def randomized(layer, x, seed=1):
-    layer.build(x.shape)
-    rng = np.random.default_rng(seed)
-    layer.set_weights(
-        [rng.normal(0, 0.5, w.shape).astype("float32") for w in layer.get_weights()]
-    )
-    return layer
-
-
-def output(layer, x):
-    return ops.convert_to_numpy(layer(x))
+    return attention_helpers.inputs(data_format, shape, seed)
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
