@@ -30,6 +30,8 @@ The SE paper (arXiv 1709.01507, section 4): 25.6M -> 28.1M parameters,
     python benchmarks/se_resnet.py --image-size 224 --batch-size 64 \\
         --precision mixed_float16 --xla                 # a GPU
     KERAS_BACKEND=jax python benchmarks/se_resnet.py --flops-size 0
+    KERAS_BACKEND=jax python benchmarks/se_resnet.py --image-size 224 \\
+        --batch-size 128 --precision mixed_bfloat16 --flops-size 0   # a GPU
 """
 
 from __future__ import annotations
@@ -276,7 +278,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--ratio", type=int, default=16, help="SE reduction ratio")
     parser.add_argument(
-        "--precision", choices=("float32", "mixed_float16"), default="float32"
+        "--precision",
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        default="float32",
     )
     parser.add_argument("--xla", action="store_true", help="jit_compile=True")
     parser.add_argument("--repeats", type=int, default=60, help="timed calls each")

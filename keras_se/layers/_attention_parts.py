@@ -1,73 +1,20 @@
 """Pieces shared by `GlobalContext2D`, `GatherExcite2D` and `CBAM2D`.
 
-Their private base (axes, input checks, the scaled gate), the width rule of
-their timm counterparts, PyTorch-style symmetric padding and pooling, and
-the nearest-neighbour resize with which Gather-Excite spreads a coarse gate
-back over the whole map.
+The width rule of their timm counterparts, PyTorch-style symmetric padding
+and pooling, and the nearest-neighbour resize with which Gather-Excite
+spreads a coarse gate back over the whole map. Their base class is
+`keras_se.layers.base_attention.BaseAttention`.
 """
 
 from __future__ import annotations
 
-import keras
 from keras import ops
 
 from keras_se.layers.bottleneck import make_divisible
-from keras_se.layers.quantization import QuantizableSublayers
 
 # PyTorch's BatchNorm2d defaults: its momentum 0.1 is Keras's 0.9.
 BATCH_NORM_MOMENTUM = 0.9
 BATCH_NORM_EPSILON = 1e-5
-
-
-class BaseAttention2D(QuantizableSublayers, keras.layers.Layer):
-    """The base of the 4D attention layers: axes, input checks, the gate.
-
-    A subclass sets `data_format`, `gate_scale` and `_gate_fn` in `__init__`;
-    its sub-layers quantize with `model.quantize(mode)` and reload quantized.
-    """
-
-    @property
-    def channel_axis(self) -> int:
-        return -1 if self.data_format == "channels_last" else 1
-
-    @property
-    def spatial_axes(self) -> tuple[int, int]:
-        return (1, 2) if self.data_format == "channels_last" else (2, 3)
-
-    def _input_channels(self, input_shape) -> int:
-        """Returns the channel count of a 4D `input_shape`; raises if it has none."""
-        name = type(self).__name__
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"`{name}` expects inputs of rank 4 (batch, 2 spatial axes and "
-                f"channels). Received: input_shape={tuple(input_shape)}"
-            )
-        channels = input_shape[self.channel_axis]
-        if channels is None:
-            raise ValueError(
-                f"`{name}` needs a known channel count on axis "
-                f"{self.channel_axis} (data_format={self.data_format!r}). "
-                f"Received: input_shape={tuple(input_shape)}"
-            )
-        self.input_spec = keras.layers.InputSpec(
-            ndim=4, axes={self.channel_axis: channels}
-        )
-        return channels
-
-    def _per_channel(self, values):
-        """Reshapes `(batch, channels)` values to broadcast over the input."""
-        shape = [-1, 1, 1, 1]
-        shape[self.channel_axis] = values.shape[-1]
-        return ops.reshape(values, shape)
-
-    def _scaled_gate(self, logits):
-        gate = self._gate_fn(logits)
-        if self.gate_scale != 1.0:
-            gate = gate * ops.cast(self.gate_scale, gate.dtype)
-        return gate
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
 
 def timm_units(channels: int, ratio: float, units: int | None, divisor: int) -> int:

@@ -12,17 +12,9 @@ from keras_se._validation import (
     check_choice,
     check_positive_int,
     check_positive_number,
-    resolve_data_format,
 )
-from keras_se.layers.gates import GATES, check_identity_start, get_gate
-from keras_se.layers.quantization import QuantizableSublayers
-from keras_se.layers.squeeze import channel_axis, spatial_mean
-from keras_se.layers.weight_arguments import (
-    KERNEL_ARGUMENTS,
-    fresh_initializer,
-    set_weight_arguments,
-    weight_arguments_config,
-)
+from keras_se.layers.base_attention import BaseChannelGate
+from keras_se.layers.squeeze import spatial_mean
 
 ECA_PADDINGS = ("zeros", "circular")
 
@@ -54,11 +46,11 @@ def eca_kernel_size(channels: int, gamma: float = 2.0, beta: float = 1.0) -> int
     return max(t if t % 2 else t + 1, 3)
 
 
-class BaseEfficientChannelAttention(QuantizableSublayers, keras.layers.Layer):
+class BaseEfficientChannelAttention(BaseChannelGate):
     """Efficient Channel Attention over `rank` spatial axes.
 
-    Holds validation, build, call, `compute_output_shape` and `get_config`
-    for the 1D/2D/3D variants, which only set `rank` and their docstrings.
+    Holds the arguments, build, excitation and `get_config` for the 1D/2D/3D
+    variants, which only set `rank` and their docstrings.
     """
 
     rank: int = 2
@@ -88,36 +80,20 @@ class BaseEfficientChannelAttention(QuantizableSublayers, keras.layers.Layer):
         self.gamma = check_positive_number("gamma", gamma)
         self.beta = _check_finite_number("beta", beta)
         self.padding = check_choice("padding", padding, ECA_PADDINGS)
-        self.gate = check_choice("gate", gate, GATES)
-        self.gate_scale = check_positive_number("gate_scale", gate_scale)
-        self.data_format = resolve_data_format(data_format)
-        set_weight_arguments(
-            self,
-            kernel_initializer=kernel_initializer,
-            kernel_regularizer=kernel_regularizer,
-            kernel_constraint=kernel_constraint,
+        super().__init__(
+            gate=gate,
+            gate_scale=gate_scale,
+            data_format=data_format,
+            weight_arguments={
+                "kernel_initializer": kernel_initializer,
+                "kernel_regularizer": kernel_regularizer,
+                "kernel_constraint": kernel_constraint,
+            },
+            **kwargs,
         )
-        super().__init__(**kwargs)
-        self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
-        self._gate_fn = get_gate(gate)
-        self.supports_masking = True
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(
-                f"`{type(self).__name__}` expects inputs of rank {self.rank + 2} "
-                f"(batch, {self.rank} spatial axes and channels). Received: "
-                f"input_shape={tuple(input_shape)}"
-            )
-        axis = channel_axis(self.data_format)
-        channels = input_shape[axis]
-        if channels is None:
-            raise ValueError(
-                f"`{type(self).__name__}` needs a known channel count on axis "
-                f"{axis} (data_format={self.data_format!r}). "
-                f"Received: input_shape={tuple(input_shape)}"
-            )
-        self.channels = channels
+        channels = self._input_channels(input_shape)
         self.resolved_kernel_size = self.kernel_size or eca_kernel_size(
             channels, self.gamma, self.beta
         )
@@ -134,20 +110,12 @@ class BaseEfficientChannelAttention(QuantizableSublayers, keras.layers.Layer):
             self.resolved_kernel_size,
             padding="same" if self.padding == "zeros" else "valid",
             use_bias=False,
-            kernel_initializer=fresh_initializer(self.kernel_initializer),
-            kernel_regularizer=self.kernel_regularizer,
-            kernel_constraint=self.kernel_constraint,
+            **self._sublayer_weights(),
             dtype=self.dtype_policy,
             name="conv",
         )
         padded = channels if self._wrap is None else len(self._wrap)
         self.conv.build((None, padded, 1))
-        self.input_spec = keras.layers.InputSpec(
-            ndim=self.rank + 2, axes={axis: channels}
-        )
-        gate_shape = [-1] + [1] * (self.rank + 1)
-        gate_shape[axis] = channels
-        self._gate_shape = tuple(gate_shape)
 
     def initialize_as_identity(self) -> None:
         """Zeroes the convolution, so that the block starts as the identity.
@@ -160,9 +128,8 @@ class BaseEfficientChannelAttention(QuantizableSublayers, keras.layers.Layer):
             ValueError: if the layer is not built, or its gate and
                 `gate_scale` are not 1 at 0.
         """
-        check_identity_start(self, self.gate, self.gate_scale)
-        kernel = self.conv.kernel
-        kernel.assign(ops.zeros(kernel.shape, kernel.dtype))
+        self._check_identity_start()
+        self._zero([self.conv.kernel])
 
     def excitation(self, inputs, mask=None):
         """Returns the gate values, shape `(batch, channels)`."""
@@ -170,21 +137,7 @@ class BaseEfficientChannelAttention(QuantizableSublayers, keras.layers.Layer):
         sequence = ops.expand_dims(squeezed, -1)
         if self._wrap is not None:
             sequence = ops.take(sequence, self._wrap, axis=1)
-        logits = ops.reshape(self.conv(sequence), (-1, self.channels))
-        gate = self._gate_fn(logits)
-        if self.gate_scale != 1.0:
-            gate = gate * ops.cast(self.gate_scale, gate.dtype)
-        return gate
-
-    def call(self, inputs, mask=None):
-        scale = ops.reshape(self.excitation(inputs, mask), self._gate_shape)
-        return inputs * ops.cast(scale, inputs.dtype)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return self._scaled_gate(ops.reshape(self.conv(sequence), (-1, self.channels)))
 
     def get_config(self):
         config = super().get_config()
@@ -194,10 +147,6 @@ class BaseEfficientChannelAttention(QuantizableSublayers, keras.layers.Layer):
                 "gamma": self.gamma,
                 "beta": self.beta,
                 "padding": self.padding,
-                "gate": self.gate,
-                "gate_scale": self.gate_scale,
-                "data_format": self.data_format,
-                **weight_arguments_config(self, KERNEL_ARGUMENTS),
             }
         )
         return config

@@ -8,29 +8,20 @@ import keras
 from keras import ops
 
 from keras_se._validation import (
-    check_choice,
     check_positive_int,
     check_positive_number,
     get_keras_object,
-    resolve_data_format,
 )
 from keras_se.layers._attention_parts import (
     BATCH_NORM_EPSILON,
     BATCH_NORM_MOMENTUM,
-    BaseAttention2D,
     timm_units,
 )
-from keras_se.layers.gates import GATES, check_identity_start, get_gate
-from keras_se.layers.weight_arguments import (
-    KERNEL_ARGUMENTS,
-    fresh_initializer,
-    set_weight_arguments,
-    weight_arguments_config,
-)
+from keras_se.layers.base_attention import BaseAttention
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
-class CBAM2D(BaseAttention2D):
+class CBAM2D(BaseAttention):
     """Convolutional Block Attention Module: channel, then spatial attention.
 
     *Channel attention*: the spatial mean and the spatial maximum of each
@@ -120,22 +111,20 @@ class CBAM2D(BaseAttention2D):
             )
         self.spatial_kernel_size = spatial_kernel_size
         self.activation = get_keras_object("activation", activation)
-        self.gate = check_choice("gate", gate, GATES)
-        self.gate_scale = check_positive_number("gate_scale", gate_scale)
-        self.data_format = resolve_data_format(data_format)
-        set_weight_arguments(
-            self,
-            kernel_initializer=kernel_initializer,
-            kernel_regularizer=kernel_regularizer,
-            kernel_constraint=kernel_constraint,
+        super().__init__(
+            gate=gate,
+            gate_scale=gate_scale,
+            data_format=data_format,
+            weight_arguments={
+                "kernel_initializer": kernel_initializer,
+                "kernel_regularizer": kernel_regularizer,
+                "kernel_constraint": kernel_constraint,
+            },
+            **kwargs,
         )
-        super().__init__(**kwargs)
-        self.input_spec = keras.layers.InputSpec(ndim=4)
-        self._gate_fn = get_gate(gate)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
-        self.channels = channels
         self.mlp_units = timm_units(channels, self.ratio, self.units, self.divisor)
         self.reduce = self._dense(self.mlp_units, self.activation, "reduce", 0)
         self.expand = self._dense(channels, None, "expand", 1)
@@ -149,9 +138,7 @@ class CBAM2D(BaseAttention2D):
             self.spatial_kernel_size,
             padding="same",
             use_bias=False,
-            kernel_initializer=fresh_initializer(self.kernel_initializer, 2),
-            kernel_regularizer=self.kernel_regularizer,
-            kernel_constraint=self.kernel_constraint,
+            **self._sublayer_weights(2),
             data_format="channels_last",
             dtype=self.dtype_policy,
             name="spatial_conv",
@@ -172,9 +159,7 @@ class CBAM2D(BaseAttention2D):
             units,
             activation=activation,
             use_bias=False,
-            kernel_initializer=fresh_initializer(self.kernel_initializer, seed_offset),
-            kernel_regularizer=self.kernel_regularizer,
-            kernel_constraint=self.kernel_constraint,
+            **self._sublayer_weights(seed_offset),
             dtype=self.dtype_policy,
             name=name,
         )
@@ -192,11 +177,10 @@ class CBAM2D(BaseAttention2D):
             ValueError: if the layer is not built, or its gate and
                 `gate_scale` are not 1 at 0.
         """
-        check_identity_start(self, self.gate, self.gate_scale)
+        self._check_identity_start()
         norm = self.spatial_norm
-        weights = [*self.expand.weights, *self.spatial_conv.weights]
-        for weight in [*weights, norm.beta, norm.moving_mean]:
-            weight.assign(ops.zeros(weight.shape, weight.dtype))
+        self._zero([*self.expand.weights, *self.spatial_conv.weights])
+        self._zero([norm.beta, norm.moving_mean])
 
     def channel_excitation(self, inputs):
         """Returns the channel gate, shape `(batch, channels)`."""
@@ -234,10 +218,6 @@ class CBAM2D(BaseAttention2D):
                 "divisor": self.divisor,
                 "spatial_kernel_size": self.spatial_kernel_size,
                 "activation": keras.activations.serialize(self.activation),
-                "gate": self.gate,
-                "gate_scale": self.gate_scale,
-                "data_format": self.data_format,
-                **weight_arguments_config(self, KERNEL_ARGUMENTS),
             }
         )
         return config

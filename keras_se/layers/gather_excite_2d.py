@@ -10,32 +10,25 @@ from keras import ops
 
 from keras_se._validation import (
     check_bool,
-    check_choice,
     check_positive_int,
     check_positive_number,
     get_keras_object,
-    resolve_data_format,
 )
 from keras_se.layers._attention_parts import (
     BATCH_NORM_EPSILON,
     BATCH_NORM_MOMENTUM,
-    BaseAttention2D,
     pad_spatial,
     resize_nearest,
     timm_units,
     torch_average_pool,
     torch_max_pool,
 )
-from keras_se.layers.gates import GATES, check_identity_start, get_gate
-from keras_se.layers.weight_arguments import (
-    fresh_initializer,
-    set_weight_arguments,
-    weight_arguments_config,
-)
+from keras_se.layers.base_attention import BaseAttention
+from keras_se.layers.weight_arguments import fresh_initializer
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
-class GatherExcite2D(BaseAttention2D):
+class GatherExcite2D(BaseAttention):
     """Gather-Excite attention: gather context over an extent, excite, rescale.
 
     The *gather* summarizes each channel over a neighbourhood: the whole map
@@ -160,25 +153,23 @@ class GatherExcite2D(BaseAttention2D):
                 "Received: add_maxpool=True, extra_params=True"
             )
         self.activation = get_keras_object("activation", activation)
-        self.gate = check_choice("gate", gate, GATES)
-        self.gate_scale = check_positive_number("gate_scale", gate_scale)
-        self.data_format = resolve_data_format(data_format)
-        set_weight_arguments(
-            self,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
+        super().__init__(
+            gate=gate,
+            gate_scale=gate_scale,
+            data_format=data_format,
+            weight_arguments={
+                "kernel_initializer": kernel_initializer,
+                "bias_initializer": bias_initializer,
+                "kernel_regularizer": kernel_regularizer,
+                "bias_regularizer": bias_regularizer,
+                "kernel_constraint": kernel_constraint,
+                "bias_constraint": bias_constraint,
+            },
+            **kwargs,
         )
-        super().__init__(**kwargs)
-        self.input_spec = keras.layers.InputSpec(ndim=4)
-        self._gate_fn = get_gate(gate)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
-        self.channels = channels
         self.mlp_units = timm_units(channels, self.ratio, self.units, self.divisor)
         self.gather_convs, self.gather_norms = [], []
         if self.extra_params:
@@ -222,12 +213,7 @@ class GatherExcite2D(BaseAttention2D):
         return keras.layers.Dense(
             units,
             activation=activation,
-            kernel_initializer=fresh_initializer(self.kernel_initializer, seed_offset),
-            bias_initializer=fresh_initializer(self.bias_initializer, seed_offset),
-            kernel_regularizer=self.kernel_regularizer,
-            bias_regularizer=self.bias_regularizer,
-            kernel_constraint=self.kernel_constraint,
-            bias_constraint=self.bias_constraint,
+            **self._sublayer_weights(seed_offset),
             dtype=self.dtype_policy,
             name=name,
         )
@@ -252,14 +238,12 @@ class GatherExcite2D(BaseAttention2D):
                 "set `use_mlp=True`, or `extra_params=True` with `extent` of 2 "
                 "or more. Received: use_mlp=False, extra_params=False"
             )
-        check_identity_start(self, self.gate, self.gate_scale)
+        self._check_identity_start()
         if self.use_mlp:
-            weights = self.expand.weights
+            self._zero(self.expand.weights)
         else:
             norm = self.gather_norms[-1]
-            weights = [norm.gamma, norm.beta]
-        for weight in weights:
-            weight.assign(ops.zeros(weight.shape, weight.dtype))
+            self._zero([norm.gamma, norm.beta])
 
     def _gather(self, inputs, training):
         if self.extent == 0:
@@ -319,10 +303,6 @@ class GatherExcite2D(BaseAttention2D):
                 "divisor": self.divisor,
                 "add_maxpool": self.add_maxpool,
                 "activation": keras.activations.serialize(self.activation),
-                "gate": self.gate,
-                "gate_scale": self.gate_scale,
-                "data_format": self.data_format,
-                **weight_arguments_config(self),
             }
         )
         return config

@@ -13,15 +13,9 @@ from keras_se._validation import (
     check_positive_int,
     check_positive_number,
     get_keras_object,
-    resolve_data_format,
 )
-from keras_se.layers._attention_parts import BaseAttention2D, timm_units
-from keras_se.layers.gates import GATES, check_identity_start, get_gate
-from keras_se.layers.weight_arguments import (
-    fresh_initializer,
-    set_weight_arguments,
-    weight_arguments_config,
-)
+from keras_se.layers._attention_parts import timm_units
+from keras_se.layers.base_attention import BaseAttention
 
 # How the transformed context meets the input: timm's `fuse_scale` (its
 # default), `fuse_add` (the paper's), or both, each with its own transform.
@@ -31,7 +25,7 @@ LAYER_NORM_EPSILON = 1e-6
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
-class GlobalContext2D(BaseAttention2D):
+class GlobalContext2D(BaseAttention):
     """Global context block (GCNet): attention pooling, a transform, a fusion.
 
     The *context* is one vector per sample: a 1x1 convolution with bias maps
@@ -122,21 +116,20 @@ class GlobalContext2D(BaseAttention2D):
         self.fusion = check_choice("fusion", fusion, FUSIONS)
         self.use_attention = check_bool("use_attention", use_attention)
         self.activation = get_keras_object("activation", activation)
-        self.gate = check_choice("gate", gate, GATES)
-        self.gate_scale = check_positive_number("gate_scale", gate_scale)
-        self.data_format = resolve_data_format(data_format)
-        set_weight_arguments(
-            self,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
+        super().__init__(
+            gate=gate,
+            gate_scale=gate_scale,
+            data_format=data_format,
+            weight_arguments={
+                "kernel_initializer": kernel_initializer,
+                "bias_initializer": bias_initializer,
+                "kernel_regularizer": kernel_regularizer,
+                "bias_regularizer": bias_regularizer,
+                "kernel_constraint": kernel_constraint,
+                "bias_constraint": bias_constraint,
+            },
+            **kwargs,
         )
-        super().__init__(**kwargs)
-        self.input_spec = keras.layers.InputSpec(ndim=4)
-        self._gate_fn = get_gate(gate)
 
     @property
     def fusions(self) -> tuple[str, ...]:
@@ -145,7 +138,6 @@ class GlobalContext2D(BaseAttention2D):
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
-        self.channels = channels
         self.transform_units = timm_units(
             channels, self.ratio, self.units, self.divisor
         )
@@ -162,7 +154,7 @@ class GlobalContext2D(BaseAttention2D):
                 equation,
                 output_shape,
                 bias_axes="n",
-                **self._weight_arguments(0),
+                **self._sublayer_weights(0),
                 dtype=self.dtype_policy,
                 name="attention",
             )
@@ -170,7 +162,7 @@ class GlobalContext2D(BaseAttention2D):
         for index, fusion in enumerate(self.fusions):
             reduce = keras.layers.Dense(
                 self.transform_units,
-                **self._weight_arguments(2 * index + 1),
+                **self._sublayer_weights(2 * index + 1),
                 dtype=self.dtype_policy,
                 name=f"{fusion}_reduce",
             )
@@ -181,7 +173,7 @@ class GlobalContext2D(BaseAttention2D):
             )
             expand = keras.layers.Dense(
                 channels,
-                **self._weight_arguments(2 * index + 2),
+                **self._sublayer_weights(2 * index + 2),
                 dtype=self.dtype_policy,
                 name=f"{fusion}_expand",
             )
@@ -192,18 +184,6 @@ class GlobalContext2D(BaseAttention2D):
             setattr(self, f"{fusion}_reduce", reduce)
             setattr(self, f"{fusion}_norm", norm)
             setattr(self, f"{fusion}_expand", expand)
-
-    def _weight_arguments(self, seed_offset: int) -> dict:
-        return {
-            "kernel_initializer": fresh_initializer(
-                self.kernel_initializer, seed_offset
-            ),
-            "bias_initializer": fresh_initializer(self.bias_initializer, seed_offset),
-            "kernel_regularizer": self.kernel_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
-        }
 
     def initialize_as_identity(self) -> None:
         """Zeroes the last step of each transform: the block starts as the identity.
@@ -216,13 +196,9 @@ class GlobalContext2D(BaseAttention2D):
             ValueError: if the layer is not built, or it has the `"scale"`
                 fusion and its gate and `gate_scale` are not 1 at 0.
         """
-        scales = "scale" in self.fusions
-        check_identity_start(
-            self, self.gate if scales else None, self.gate_scale if scales else None
-        )
+        self._check_identity_start(gated="scale" in self.fusions)
         for fusion in self.fusions:
-            for weight in getattr(self, f"{fusion}_expand").weights:
-                weight.assign(ops.zeros(weight.shape, weight.dtype))
+            self._zero(getattr(self, f"{fusion}_expand").weights)
 
     def context(self, inputs):
         """Returns the pooled context, shape `(batch, channels)`."""
@@ -285,10 +261,6 @@ class GlobalContext2D(BaseAttention2D):
                 "fusion": self.fusion,
                 "use_attention": self.use_attention,
                 "activation": keras.activations.serialize(self.activation),
-                "gate": self.gate,
-                "gate_scale": self.gate_scale,
-                "data_format": self.data_format,
-                **weight_arguments_config(self),
             }
         )
         return config

@@ -15,8 +15,8 @@ from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT
 from keras_se.layers.quantization import QuantizableSublayers
 from keras_se.layers.squeeze_excite_2d import SqueezeExcite2D
 from keras_se.layers.weight_arguments import (
-    fresh_initializer,
     set_weight_arguments,
+    sublayer_weight_arguments,
     weight_arguments_config,
 )
 
@@ -136,12 +136,7 @@ class SqueezeExciteConv2D(QuantizableSublayers, keras.layers.Layer):
             squeeze=squeeze,
             data_format=self.data_format,
             use_bias=self.use_bias,
-            kernel_initializer=fresh_initializer(self.kernel_initializer, 1),
-            bias_initializer=fresh_initializer(self.bias_initializer, 1),
-            kernel_regularizer=self.kernel_regularizer,
-            bias_regularizer=self.bias_regularizer,
-            kernel_constraint=self.kernel_constraint,
-            bias_constraint=self.bias_constraint,
+            **sublayer_weight_arguments(self, 1),
             dtype=self.dtype_policy,
             name="se",
         )
@@ -151,12 +146,7 @@ class SqueezeExciteConv2D(QuantizableSublayers, keras.layers.Layer):
             padding="same",
             data_format=self.data_format,
             use_bias=self.use_bias,
-            kernel_initializer=fresh_initializer(self.kernel_initializer, 0),
-            bias_initializer=fresh_initializer(self.bias_initializer, 0),
-            kernel_regularizer=self.kernel_regularizer,
-            bias_regularizer=self.bias_regularizer,
-            kernel_constraint=self.kernel_constraint,
-            bias_constraint=self.bias_constraint,
+            **sublayer_weight_arguments(self, 0),
             dtype=self.dtype_policy,
             name="conv",
         )

@@ -4,7 +4,7 @@
 `bias_regularizer`, `kernel_constraint` and `bias_constraint`: resolved and
 checked once (`set_weight_arguments`), serialized once
 (`weight_arguments_config`), and handed to each sub-layer with an
-initializer of its own (`fresh_initializer`).
+initializer of its own (`sublayer_weight_arguments`, `fresh_initializer`).
 
 A Keras initializer seeded with an integer, or unseeded, returns the same
 values on every call. A block that hands one instance to several sub-layers
@@ -49,17 +49,37 @@ def set_weight_arguments(layer: keras.layers.Layer, **arguments: Any) -> None:
     Raises:
         ValueError: naming the argument that Keras cannot resolve.
     """
-    for name in _names(arguments):
+    names = _names(arguments)
+    for name in names:
         setattr(layer, name, get_keras_object(name, arguments[name]))
+    layer._weight_argument_names = names
 
 
-def weight_arguments_config(
-    layer: keras.layers.Layer, names: tuple[str, ...] = WEIGHT_ARGUMENTS
-) -> dict[str, Any]:
-    """The weight arguments `names` of `layer`, serialized for `get_config`."""
+def weight_arguments_config(layer: keras.layers.Layer) -> dict[str, Any]:
+    """The weight arguments of `layer`, serialized for `get_config`."""
     return {
         name: _SERIALIZERS[name.rsplit("_", 1)[-1]](getattr(layer, name))
-        for name in names
+        for name in layer._weight_argument_names
+    }
+
+
+def sublayer_weight_arguments(
+    layer: keras.layers.Layer, seed_offset: int = 0
+) -> dict[str, Any]:
+    """The weight arguments of `layer`, for one of its sub-layers.
+
+    The keyword arguments of a `keras.layers.Dense` (or any layer with the
+    same argument names): the regularizers and constraints of `layer`, and
+    initializers of the sub-layer's own (`fresh_initializer(initializer,
+    seed_offset)`). Give each sub-layer its own `seed_offset`.
+    """
+    return {
+        name: (
+            fresh_initializer(getattr(layer, name), seed_offset)
+            if name.endswith("_initializer")
+            else getattr(layer, name)
+        )
+        for name in layer._weight_argument_names
     }
 
 

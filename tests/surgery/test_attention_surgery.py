@@ -79,7 +79,7 @@ class Base:
     def __init__(self, model):
         self.model = model
         self.x = images()
-        self.reference = np.asarray(model(self.x))
+        self.reference = keras.ops.convert_to_numpy(model(self.x))
         self.before = snapshot(model)
         self.wrapped = {}
 
@@ -107,7 +107,7 @@ def attention_blocks(model):
 
 def assert_identity_start(base, wrapped):
     np.testing.assert_allclose(
-        np.asarray(wrapped(base.x)), base.reference, rtol=0, atol=1e-5
+        keras.ops.convert_to_numpy(wrapped(base.x)), base.reference, rtol=0, atol=1e-5
     )
 
 
@@ -130,7 +130,9 @@ def test_blocks_identity_start_and_weights_kept(bases, base_name, attention):
         for want, got in zip(weights, after[name], strict=True):
             np.testing.assert_array_equal(got, want, err_msg=name)
     assert not attention_blocks(base.model)
-    np.testing.assert_array_equal(np.asarray(base.model(base.x)), base.reference)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(base.model(base.x)), base.reference
+    )
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
@@ -171,7 +173,9 @@ def test_default_ratio_is_the_attentions_own(bases):
 def round_trip(wrapped, path, x):
     wrapped.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_array_equal(np.asarray(reloaded(x)), np.asarray(wrapped(x)))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(reloaded(x)), keras.ops.convert_to_numpy(wrapped(x))
+    )
     assert [(type(b), b.name) for b in attention_blocks(reloaded)] == [
         (type(b), b.name) for b in attention_blocks(wrapped)
     ]
@@ -228,12 +232,16 @@ def test_cbam_starts_both_gates_at_one(bases):
     rng = np.random.default_rng(2)
     for block in attention_blocks(wrapped):
         x = rng.normal(0, 1, (2, *block.input.shape[1:])).astype("float32")
-        channel = np.asarray(block.channel_excitation(x))
-        spatial = np.asarray(block.spatial_excitation(x, training=False))
+        channel = keras.ops.convert_to_numpy(block.channel_excitation(x))
+        spatial = keras.ops.convert_to_numpy(
+            block.spatial_excitation(x, training=False)
+        )
         np.testing.assert_array_equal(channel, np.ones((2, x.shape[-1])))
         np.testing.assert_array_equal(spatial, np.ones((2, *x.shape[1:3], 1)))
         # In training too: the normalization of an all-zero map is zero.
-        np.testing.assert_allclose(np.asarray(block(x, training=True)), x, atol=1e-6)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(block(x, training=True)), x, atol=1e-6
+        )
 
 
 def test_gather_excite_that_cannot_start_as_identity_fails_before_cloning(
