@@ -1,6 +1,6 @@
 """The core runs without TensorFlow; what needs it says which extra to install.
 
-A subprocess hides TensorFlow and the other optional packages
+On JAX and on PyTorch, a subprocess hides TensorFlow and the other optional packages
 (`sys.modules[name] = None` makes their import fail as if they were not
 installed), so this proves the point even where they are installed.
 """
@@ -23,6 +23,16 @@ HIDE = f"import sys\nfor name in {HIDDEN!r}:\n    sys.modules[name] = None\n"
 needs_jax = pytest.mark.skipif(
     importlib.util.find_spec("jax") is None, reason="needs JAX: pip install jax"
 )
+BACKENDS = [
+    pytest.param(
+        name,
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec(name) is None,
+            reason=f"needs {name}: pip install 'keras-se[backends]'",
+        ),
+    )
+    for name in ("jax", "torch")
+]
 
 CORE = """
 import json
@@ -72,12 +82,12 @@ print(json.dumps({
 """
 
 
-@needs_jax
-def test_the_core_runs_on_jax_without_tensorflow(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_core_runs_without_tensorflow(backend, tmp_path):
     result = run_python(
-        HIDE + f"import os\nos.chdir({str(tmp_path)!r})\n" + CORE, backend="jax"
+        HIDE + f"import os\nos.chdir({str(tmp_path)!r})\n" + CORE, backend=backend
     )
-    assert result["backend"] == "jax" and result["tensorflow_loaded"] is False
+    assert result["backend"] == backend and result["tensorflow_loaded"] is False
     assert result["se_blocks"] == 2 and result["excitation_blocks"] == [8, 8]
     assert result["identity"] < 1e-6 and result["reload"] < 1e-6
     assert result["png"] > 1000

@@ -138,7 +138,10 @@ def _build(model, include_outputs):
             f"to collect.{found}"
         )
     outputs = gates + (list(flat.outputs) if include_outputs else [])
-    return keras.Model(flat.inputs, outputs, name=f"{model.name}_excitations"), blocks
+    # One input as a tensor, not a list of one: the arrays it is called on
+    # then match its input structure (Keras warns otherwise, on PyTorch).
+    inputs = flat.inputs[0] if len(flat.inputs) == 1 else flat.inputs
+    return keras.Model(inputs, outputs, name=f"{model.name}_excitations"), blocks
 
 
 def excitations(

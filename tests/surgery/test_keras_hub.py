@@ -280,7 +280,7 @@ NOT_REWRITABLE = {
 
 
 def flat_outputs(model, x):
-    return [np.asarray(t) for t in keras.tree.flatten(model(x))]
+    return [keras.ops.convert_to_numpy(t) for t in keras.tree.flatten(model(x))]
 
 
 def leaf_weights(model):
@@ -399,7 +399,9 @@ def test_backbone_saves_and_loads_with_safe_mode(tmp_path):
     wrapped.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert len(se_blocks(loaded)) == 3
-    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(wrapped(x)))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(wrapped(x))
+    )
 
 
 def test_a_backbone_nested_in_a_functional_model():
@@ -411,7 +413,11 @@ def test_a_backbone_nested_in_a_functional_model():
     wrapped = keras_se.wrap_with_se(model, ratio=4)
     assert len(se_blocks(wrapped)) == 3
     assert_original_weights_kept(model, wrapped)
-    np.testing.assert_allclose(np.asarray(wrapped(x)), np.asarray(model(x)), atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(wrapped(x)),
+        keras.ops.convert_to_numpy(model(x)),
+        atol=1e-5,
+    )
 
 
 def resnet_classifier(num_classes=3):
@@ -481,7 +487,9 @@ def test_other_image_classifiers(task, build, expected):
     assert len(se_blocks(wrapped)) == expected
     assert_weights_kept(classifier, wrapped)
     np.testing.assert_allclose(
-        np.asarray(wrapped(x)), np.asarray(classifier(x)), atol=1e-5
+        keras.ops.convert_to_numpy(wrapped(x)),
+        keras.ops.convert_to_numpy(classifier(x)),
+        atol=1e-5,
     )
 
 
