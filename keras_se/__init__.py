@@ -12,7 +12,13 @@ re-exports the everyday API from those homes: the layers, `wrap_with_se`,
 `describe`, and saving, loading and export.
 """
 
+from keras_se import _start_up_lines
+
+if _start_up_lines.started_as_command_line():  # before TensorFlow's import
+    _start_up_lines.quiet_start_up_lines()
+
 from keras_se import errors, layers, saving, surgery, viz
+from keras_se._version import __version__
 from keras_se.layers import (
     CBAM2D,
     EffectiveSqueezeExcite1D,
@@ -37,8 +43,6 @@ from keras_se.saving import (
     save_weights,
 )
 from keras_se.surgery import describe, wrap_with_se
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CBAM2D",

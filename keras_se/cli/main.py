@@ -9,9 +9,10 @@ from collections.abc import Sequence
 
 from keras_se.cli import explain, export, train, tune
 
-# TensorFlow's C++ start-up logs (a CUDA probe on CPU-only machines, for one) are
-# noise on a command line; an environment setting still wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# TensorFlow's C++ INFO lines are noise on a command line; its warnings and
+# errors are not. An environment setting still wins. (The `keras-se` script
+# also drops the start-up lines: keras_se/_start_up_lines.py.)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 SUBCOMMANDS = (train, export, tune, explain)
 

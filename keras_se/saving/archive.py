@@ -19,6 +19,7 @@ from typing import Any
 
 import keras
 
+from keras_se._version import __version__
 from keras_se.errors import ModelFileError, ModelFileNotFoundError
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -199,11 +200,7 @@ def _resolves_in_keras(module: str | None, name: str) -> bool:
 def _provider_hint(registered: str, module: str | None) -> str:
     package = module.split(".")[0] if module else None
     if registered.startswith("keras_se>") or package == "keras_se":
-        import keras_se
-
-        return (
-            f"keras_se {keras_se.__version__} has no such class: a newer keras-se may"
-        )
+        return f"keras_se {__version__} has no such class: a newer keras-se may"
     if package == "keras":
         return f"Keras {keras.__version__} has no such class: a newer Keras may"
     if package and package != "__main__":

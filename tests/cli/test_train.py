@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import keras
 import matplotlib.image
@@ -143,20 +141,6 @@ def test_train_rejects_bad_flags_before_training(flag, value, capsys):
         main(["train", flag, value])
     assert exit_info.value.code == 2
     assert flag in capsys.readouterr().err
-
-
-def test_console_script_help():
-    completed = subprocess.run(
-        [sys.executable, "-m", "keras_se.cli", "train", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    for flag in ("--epochs", "--batch-size", "--ratio", "--output-dir", "--seed",
-                 "--seeds", "--attention"):  # fmt: skip
-        assert flag in completed.stdout
-    for flag in ("--strategy", "--mixed-precision", "--xla"):
-        assert flag in completed.stdout
 
 
 @pytest.mark.slow
