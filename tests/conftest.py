@@ -25,6 +25,43 @@ def tensorflow_missing() -> str | None:
     return None
 
 
+# The tiers, as keras-hub has them: the default run is what a contributor runs
+# after each edit (under 4 minutes on 2 CPU cores); CI runs every tier.
+TIERS = {
+    "large": "seconds each: a keras.applications or KerasHub net, an export, "
+    "a fresh interpreter, a short search",
+    "extra_large": "tens of seconds each: several processes (distributed "
+    "searches, kill tests), every layer on the other backends",
+}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("keras_se", "keras-se test tiers")
+    for tier, what in TIERS.items():
+        group.addoption(
+            f"--run-{tier.replace('_', '-')}",
+            action="store_true",
+            default=False,
+            help=f"also run the tests marked {tier} ({what})",
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leaves out the tiers not asked for (reported as deselected)."""
+    left_out = {
+        tier
+        for tier in TIERS
+        if not config.getoption(f"--run-{tier.replace('_', '-')}")
+    }
+    kept, deselected = [], []
+    for item in items:
+        tiers = {mark.name for mark in item.iter_markers()} & left_out
+        (deselected if tiers else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("tensorflow") and (reason := tensorflow_missing()):
         pytest.skip(reason)

@@ -22,8 +22,22 @@ MODULES = sorted(
     if ">>> " in path.read_text()
 )
 
+# Examples that train, wrap an application or draw: seconds each.
+LARGE_EXAMPLES = {
+    "keras_se.demo.training",
+    "keras_se.surgery.wrap",
+    "keras_se.viz.explain",
+    "keras_se.viz.plots",
+}
 
-@pytest.mark.parametrize("module_name", MODULES)
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        pytest.param(name, marks=pytest.mark.large) if name in LARGE_EXAMPLES else name
+        for name in MODULES
+    ],
+)
 def test_docstring_examples(module_name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     module = importlib.import_module(module_name)

@@ -82,6 +82,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.large
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_core_runs_without_tensorflow(backend, tmp_path):
     result = run_python(
@@ -98,6 +99,7 @@ def test_the_core_runs_without_tensorflow(backend, tmp_path):
         assert message.endswith("pip install 'keras-se[tensorflow]'")
 
 
+@pytest.mark.large
 @needs_jax
 def test_the_tf_data_example_without_tensorflow_exits_2_in_one_line():
     code = (

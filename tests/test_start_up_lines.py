@@ -64,6 +64,7 @@ def test_only_the_console_script_is_quieted(argv0, expected):
     assert _start_up_lines.started_as_command_line([argv0]) is expected
 
 
+@pytest.mark.large
 def test_console_script_help_has_a_quiet_first_screen():
     script = Path(sys.executable).parent / "keras-se"
     if not script.exists():

@@ -19,6 +19,7 @@ def model_path(tmp_path):
     return keras_se.save_model(se_cnn(), tmp_path / "cnn.keras")
 
 
+@pytest.mark.large
 def test_export_to_tflite_prints_the_difference_it_measured(
     model_path, tmp_path, capsys
 ):
@@ -166,6 +167,7 @@ def int8_export(path, out, *extra):
     return main([*args, "--quantize", "int8", *extra])
 
 
+@pytest.mark.large
 def test_int8_export_on_the_digits_prints_its_accuracy(digits_model, tmp_path, capsys):
     path, _ = digits_model
     out = tmp_path / "digits_int8.tflite"
@@ -185,6 +187,7 @@ def test_int8_export_on_the_digits_prints_its_accuracy(digits_model, tmp_path, c
     assert "tolerance 1)" in line and out.exists()
 
 
+@pytest.mark.large
 def test_int8_io_export_from_an_npz_holds_out_a_quarter(digits_model, tmp_path, capsys):
     path, train = digits_model
     data = tmp_path / "calibration.npz"
@@ -201,6 +204,7 @@ def test_int8_io_export_from_an_npz_holds_out_a_quarter(digits_model, tmp_path, 
     assert np.dtype(detail["dtype"]) == np.int8
 
 
+@pytest.mark.large
 def test_int8_export_without_labels_measures_no_accuracy(
     digits_model, tmp_path, capsys
 ):
@@ -214,6 +218,7 @@ def test_int8_export_without_labels_measures_no_accuracy(
     assert "(ONNX, int8, " in printed and "held-out" not in printed
 
 
+@pytest.mark.large
 def test_an_int8_export_that_loses_accuracy_is_refused(digits_model, tmp_path, capsys):
     path, train = digits_model
     data = tmp_path / "zeros.npz"

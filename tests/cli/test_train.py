@@ -14,6 +14,7 @@ from keras_se.cli import main
 from keras_se.demo.data import load_digits
 
 
+@pytest.mark.large
 def test_train_compares_over_seeds_and_saves_the_best_model(tmp_path, capsys):
     out_dir = tmp_path / "run"
     code = main(
@@ -96,7 +97,7 @@ def test_train_compares_over_seeds_and_saves_the_best_model(tmp_path, capsys):
     assert accuracy == pytest.approx(with_se["test_accuracy"][0], abs=1e-6)
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_train_compares_each_attention_asked_for(tmp_path, capsys):
     out_dir = tmp_path / "run"
     code = main(
@@ -143,7 +144,7 @@ def test_train_rejects_bad_flags_before_training(flag, value, capsys):
     assert flag in capsys.readouterr().err
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_train_with_strategy_mixed_precision_and_xla(tmp_path, capsys):
     out_dir = tmp_path / "run"
     code = main(

@@ -11,6 +11,7 @@ import pytest
 from keras_se.cli import main
 
 
+@pytest.mark.large
 def test_tune_writes_table_csv_json_and_plot(tmp_path, capsys):
     code = main(
         ["tune", "--max-trials", "2", "--epochs", "1", "--batch-size", "128",
@@ -36,6 +37,7 @@ def test_tune_writes_table_csv_json_and_plot(tmp_path, capsys):
     assert json.loads((project / "results.json").read_text()) == rows
 
 
+@pytest.mark.large
 def test_tune_searches_the_attentions_asked_for(tmp_path, capsys):
     code = main(
         ["tune", "--attention", "eca,cbam", "--max-trials", "2", "--epochs", "1",

@@ -226,6 +226,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.large
 @pytest.mark.skipif(
     importlib.util.find_spec("jax") is None, reason="needs JAX: pip install jax"
 )

@@ -59,7 +59,7 @@ def example_module():
     return module
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_random_init_backbone_wraps_with_the_same_accuracy(tmp_path, image_folder):
     config = tmp_path / "tiny_resnet.json"
     config.write_text(json.dumps(TINY_RESNET))
@@ -96,7 +96,7 @@ def test_random_init_backbone_wraps_with_the_same_accuracy(tmp_path, image_folde
     assert loaded.predict(images, verbose=0).shape == (2, 2)
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_a_local_preset_folder_loads_offline(tmp_path, image_folder):
     keras.utils.set_random_seed(0)
     converter = keras_hub.layers.ResNetImageConverter(
@@ -130,7 +130,7 @@ def test_a_local_preset_folder_loads_offline(tmp_path, image_folder):
     assert number_after("accuracy right after wrapping", printed) == before
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_preset_download_offline_names_the_alternatives(tmp_path, image_folder):
     env = example_env(
         KERAS_HOME=str(tmp_path / "keras_home"),

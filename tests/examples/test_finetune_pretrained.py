@@ -17,7 +17,7 @@ from tests.examples.conftest import (
 )
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 @pytest.mark.tensorflow  # tf.data and tf.distribute
 def test_wrapping_keeps_the_accuracy_then_finetunes(tmp_path, image_folder):
     # "Pretrained" weights from a local file, as offline users pass them.
@@ -73,6 +73,7 @@ def test_wrapping_keeps_the_accuracy_then_finetunes(tmp_path, image_folder):
     assert len(blocks) == 10 and all(block.gate_scale == 2.0 for block in blocks)
 
 
+@pytest.mark.large
 @pytest.mark.tensorflow  # tf.data and tf.distribute
 def test_imagenet_weights_offline_name_the_alternatives(tmp_path, image_folder):
     env = example_env(KERAS_HOME=str(tmp_path / "keras_home"), **OFFLINE)

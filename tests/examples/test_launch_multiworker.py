@@ -23,7 +23,7 @@ def load_launcher():
     return module
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 @pytest.mark.tensorflow  # MultiWorkerMirroredStrategy
 def test_two_workers_train_in_sync_and_only_the_chief_writes(tmp_path):
     out, scratch = tmp_path / "run", tmp_path / "scratch"

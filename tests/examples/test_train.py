@@ -46,7 +46,7 @@ def test_help(script, flags, monkeypatch, capsys):
         assert flag in printed
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 @pytest.mark.tensorflow
 def test_mixed_precision_xla_checkpoints_logs_then_resume(tmp_path):
     out = tmp_path / "run"
@@ -86,7 +86,7 @@ def test_mixed_precision_xla_checkpoints_logs_then_resume(tmp_path):
     assert accuracy == pytest.approx(printed, abs=1.5 / len(test.y))
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 @pytest.mark.tensorflow
 def test_image_folder_with_wrap_with_se_on_one_cpu(tmp_path, image_folder):
     out = tmp_path / "run"
@@ -126,6 +126,7 @@ def test_image_folder_with_wrap_with_se_on_one_cpu(tmp_path, image_folder):
     assert model.get_layer("stage3_se").ratio == 8
 
 
+@pytest.mark.large
 @pytest.mark.tensorflow
 def test_cifar10_offline_fails_fast_and_names_the_alternatives(tmp_path):
     env = example_env(KERAS_HOME=str(tmp_path / "keras_home"), **OFFLINE)
@@ -157,7 +158,7 @@ def test_bad_flags_exit_2_with_a_message(flags, message, monkeypatch, capsys):
     keras.config.set_dtype_policy("float32")
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 @pytest.mark.skipif(
     not all(importlib.util.find_spec(name) for name in ("jax", "tensorflow")),
     reason="needs JAX, and TensorFlow for tf.data",

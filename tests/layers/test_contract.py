@@ -150,6 +150,7 @@ def reloaded(tmp_path_factory):
     return folder, expected, layers
 
 
+@pytest.mark.large
 @CASES
 def test_keras_archive_reloads_in_a_fresh_process(case, reloaded):
     skip_if_unsupported(case)
@@ -223,7 +224,7 @@ def reference_outputs(case, backend, backend_outputs):
 
 # Slow: one subprocess per other backend, JAX's compiles dominate. CI runs
 # it with the slow tests, on the TensorFlow backend only.
-@pytest.mark.slow
+@pytest.mark.extra_large
 @pytest.mark.multibackend
 @CASES
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)

@@ -26,7 +26,8 @@ CASES = pytest.mark.parametrize("case", LAYER_CASES, ids=lambda case: case.id)
 # default, the others with the slow tests.
 MODES = ("int8", "float8", "int4")
 EVERY_MODE = pytest.mark.parametrize(
-    "mode", ["int8", *(pytest.param(m, marks=pytest.mark.slow) for m in MODES[1:])]
+    "mode",
+    ["int8", *(pytest.param(m, marks=pytest.mark.extra_large) for m in MODES[1:])],
 )
 # Quantized outputs against float outputs, relative to the largest float
 # output: int8 and float8 round weights and inputs to 8 bits, int4 to 4.
@@ -116,6 +117,7 @@ def _reload_all(tmp_path_factory, mode):
     return folder, expected, run_python(code)
 
 
+@pytest.mark.large
 @EVERY_MODE
 @CASES
 def test_quantized_model_reloads_exactly_in_a_fresh_process(case, mode, reloaded):

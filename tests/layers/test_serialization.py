@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import keras
+import pytest
 
 import keras_se
 from tests.conftest import run_python
 
 
+@pytest.mark.large
 def test_fresh_process_without_import_fails_clearly(tmp_path):
     model = keras.Sequential(
         [keras.Input((4, 4, 8)), keras_se.SqueezeExcite2D(ratio=4)]

@@ -66,6 +66,7 @@ def test_ops_tflite_cannot_run_are_named(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.large
 def test_the_tolerance_is_relative_to_the_output_scale(tmp_path):
     model = se_cnn()
     x = random_inputs((4, 8, 8, 3), seed=3)
@@ -89,6 +90,7 @@ def wide_cnn():
     return randomize(keras.Model(inputs, keras.layers.Dense(10)(x)), 0, scale=0.1)
 
 
+@pytest.mark.large
 @pytest.mark.parametrize("quantize, size_ratio", [("dynamic", 0.35), ("float16", 0.6)])
 def test_quantized_tflite_is_smaller_and_stays_close(quantize, size_ratio, tmp_path):
     model = wide_cnn()
@@ -104,6 +106,7 @@ def test_quantized_tflite_is_smaller_and_stays_close(quantize, size_ratio, tmp_p
     assert np.abs(actual - expected).max() <= 0.05 * np.abs(expected).max()
 
 
+@pytest.mark.large
 def test_an_export_that_differs_is_refused_and_not_written(tmp_path):
     model = wide_cnn()
     path = keras_se.export_model(model, tmp_path / "model.tflite", "tflite").path
@@ -148,6 +151,7 @@ def test_a_model_with_two_inputs_and_two_outputs(format, name, tmp_path):
     assert result.max_abs_diff <= 1e-5
 
 
+@pytest.mark.large
 def test_a_savedmodel_export_replaces_the_previous_one(tmp_path):
     path = tmp_path / "exported"
     keras_se.export_model(se_cnn(seed=0), path, "saved_model")

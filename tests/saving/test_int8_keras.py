@@ -22,6 +22,8 @@ pytest.importorskip("keras_se.surgery")
 
 RELOAD_CODE = """
 import json, pathlib, keras, numpy as np, keras_se
+
+pytestmark = pytest.mark.large
 folder = pathlib.Path({folder!r})
 modes = {{}}
 for key in {keys!r}:
@@ -91,7 +93,7 @@ def test_digits_and_wrapped_models_reload_quantized_exactly(tmp_path):
     assert dense == {"digits_se_cnn": 5, "wrapped_cnn": 5}
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_wrapped_mobilenet_v2_reloads_quantized_exactly(tmp_path):
     dense = round_trip({"mobilenet_v2": wrapped_mobilenet_v2()}, tmp_path)
     se_blocks = 10  # one per inverted-residual unit with a skip

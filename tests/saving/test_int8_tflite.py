@@ -39,6 +39,7 @@ def tensor_dtypes(path) -> list[str]:
     return [np.dtype(t["dtype"]).name for t in interpreter.get_tensor_details()]
 
 
+@pytest.mark.large
 @pytest.mark.parametrize("io_dtype", ["float32", "int8"])
 def test_int8_tflite_is_fully_integer_and_keeps_the_accuracy(
     se_cnn, digits, io_dtype, tmp_path
@@ -71,6 +72,7 @@ def test_int8_tflite_is_fully_integer_and_keeps_the_accuracy(
     assert np.mean(scores.argmax(-1) == test.y) == pytest.approx(check.accuracy)
 
 
+@pytest.mark.large
 def test_representative_data_as_array_dataset_or_generator_calibrate_alike(
     se_cnn, digits, tmp_path
 ):
@@ -93,6 +95,7 @@ def test_representative_data_as_array_dataset_or_generator_calibrate_alike(
     assert contents["array"] == contents["dataset"] == contents["generator"]
 
 
+@pytest.mark.large
 def test_hard_sigmoid_gate_and_se_multiply_quantize_cleanly(digits, tmp_path):
     train, test = digits
     keras.utils.set_random_seed(1)
@@ -122,6 +125,7 @@ def test_hard_sigmoid_gate_and_se_multiply_quantize_cleanly(digits, tmp_path):
     assert result.accuracy.agreement >= 0.95
 
 
+@pytest.mark.large
 def test_a_badly_calibrated_export_is_refused_and_not_written(se_cnn, digits, tmp_path):
     _, test = digits
     path = tmp_path / "bad.tflite"
@@ -162,6 +166,7 @@ def test_onnx_takes_only_int8_quantization(se_cnn, tmp_path):
         keras_se.export_model(se_cnn, tmp_path / "m.onnx", "onnx", quantize="dynamic")
 
 
+@pytest.mark.large
 def test_int8_onnx_keeps_the_accuracy(se_cnn, digits, tmp_path):
     pytest.importorskip("onnxruntime.quantization")
     pytest.importorskip("tf2onnx")
@@ -182,7 +187,7 @@ def test_int8_onnx_keeps_the_accuracy(se_cnn, digits, tmp_path):
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_wrapped_mobilenet_v2_int8_is_fully_integer_and_keeps_the_accuracy(
     digits, tmp_path
 ):

@@ -80,7 +80,10 @@ def which_model(path, candidates):
 @pytest.mark.parametrize(
     "rounds",
     # Two workers per round: 8 kills in the default run, 30 in the slow one.
-    [4, pytest.param(15, marks=pytest.mark.slow)],
+    [
+        pytest.param(4, marks=pytest.mark.large),
+        pytest.param(15, marks=pytest.mark.extra_large),
+    ],
 )
 def test_sigkill_during_saves_leaves_the_old_or_the_new_model(rounds, tmp_path):
     models = {"A": big_se_model(seed=0), "B": big_se_model(seed=1)}

@@ -182,6 +182,7 @@ def test_a_lambda_archive_is_refused_with_the_reason(tmp_path):
         keras.saving.load_model(path)
 
 
+@pytest.mark.large
 def test_a_lambda_archive_is_refused_even_with_unsafe_deserialization_on(tmp_path):
     path = keras_se.save_model(lambda_model(), tmp_path / "lambda.keras")
     # A fresh process, so the global switch does not leak into other tests.

@@ -12,6 +12,8 @@ import keras_se
 from keras_se.errors import ModelFileError
 from tests.saving.helpers import assert_same_weights
 
+pytestmark = pytest.mark.large
+
 APPLICATIONS = {
     "ResNet50": keras.applications.ResNet50,
     "MobileNetV2": keras.applications.MobileNetV2,
@@ -124,7 +126,7 @@ def test_the_unwrapped_model_refuses_wrapped_weights(lively, tmp_path):
 
 
 # ResNet50's exports take half a minute each on 2 cores: in the slow run.
-EXPORTED = ["MobileNetV2", pytest.param("ResNet50", marks=pytest.mark.slow)]
+EXPORTED = ["MobileNetV2", pytest.param("ResNet50", marks=pytest.mark.extra_large)]
 
 
 @pytest.mark.tensorflow

@@ -17,6 +17,8 @@ from tests.surgery.helpers import (
     snapshot,
 )
 
+pytestmark = pytest.mark.large
+
 # placement="auto": residual units where the model has residual merges, else
 # every conv; models with SE already get none stacked onto an SE.
 EXPECTED_AUTO_BLOCKS = {
@@ -41,7 +43,7 @@ FAST_APPLICATIONS = ("ResNet50", "EfficientNetB0", "VGG16")
     [
         name
         if name in FAST_APPLICATIONS
-        else pytest.param(name, marks=pytest.mark.slow)
+        else pytest.param(name, marks=pytest.mark.extra_large)
         for name in EXPECTED_AUTO_BLOCKS
     ],
 )

@@ -24,6 +24,9 @@ from tests.surgery.helpers import (
     snapshot,
 )
 
+# Surgery on keras.applications nets, MobileNetV2 and ResNet50.
+pytestmark = pytest.mark.large
+
 # placement="auto" is "residual" on both: one block per residual unit.
 EXPECTED_BLOCKS = {"ResNet50": 16, "MobileNetV2": 10}
 # CBAM's spatial step: a 7x7 convolution of the [mean, max] map, no bias,
@@ -200,7 +203,7 @@ def test_keras_archive_round_trip_in_safe_mode(bases, attention, tmp_path):
             block.set_weights(weights)  # the copy is shared with other tests
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 @pytest.mark.parametrize("attention", ATTENTIONS)
 def test_resnet50_round_trip_in_safe_mode(bases, attention, tmp_path):
     base = bases["ResNet50"]

@@ -342,7 +342,9 @@ FAST_WRAPPABLE = ("resnet_v1_bottleneck", "vgg", "efficientnet", "hgnetv2")
 @pytest.mark.parametrize(
     "name",
     [
-        name if name in FAST_WRAPPABLE else pytest.param(name, marks=pytest.mark.slow)
+        name
+        if name in FAST_WRAPPABLE
+        else pytest.param(name, marks=pytest.mark.extra_large)
         for name in WRAPPABLE
     ],
 )
@@ -350,7 +352,7 @@ def test_backbone_auto_counts_weights_and_identity_start(name):
     check_backbone(*WRAPPABLE[name])
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 @pytest.mark.parametrize("name", SLOW_WRAPPABLE)
 def test_backbones_built_on_an_image_encoder(name):
     check_backbone(*SLOW_WRAPPABLE[name])
@@ -430,6 +432,7 @@ def resnet_classifier(num_classes=3):
     )
 
 
+@pytest.mark.large
 def test_image_classifier_comes_back_as_the_same_task(tmp_path):
     keras.utils.set_random_seed(0)
     classifier = resnet_classifier()
@@ -502,13 +505,14 @@ def test_classifier_that_needs_its_backbone_class_raises_a_type_error():
         keras_se.wrap_with_se(classifier)
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_other_tasks_raise_a_type_error_naming_the_backbone_route():
     segmenter = M.DeepLabV3ImageSegmenter(backbone=deeplab(), num_classes=2)
     with pytest.raises(TypeError, match=r"wrap_with_se\(task\.backbone\)"):
         keras_se.wrap_with_se(segmenter)
 
 
+@pytest.mark.large
 def test_excitations_and_gradcam_on_a_wrapped_classifier():
     classifier = keras_se.wrap_with_se(resnet_classifier(), ratio=4)
     x = classifier.preprocessor(images(shape=(40, 40, 3)))

@@ -15,6 +15,8 @@ from tests.surgery.helpers import (
     se_blocks,
 )
 
+pytestmark = pytest.mark.large
+
 RESNET50_UNITS = [(2, 3), (3, 4), (4, 6), (5, 3)]  # (stage, units) conv2..conv5
 UNIT_NAMES = [f"conv{s}_block{b}" for s, n in RESNET50_UNITS for b in range(1, n + 1)]
 

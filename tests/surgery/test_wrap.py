@@ -52,6 +52,7 @@ def test_sequential_gets_a_block_after_each_conv_unit():
     assert max_abs_difference(model, wrapped, random_inputs((3, 12, 12, 3))) <= 1e-5
 
 
+@pytest.mark.large
 def test_nested_application_inside_a_classifier():
     base = keras.applications.ResNet50(
         weights=None, include_top=False, input_shape=(32, 32, 3)
@@ -137,6 +138,7 @@ def test_new_names_never_clash():
     assert [b.name for b in se_blocks(wrapped)] == ["stem_se_2"]
 
 
+@pytest.mark.large
 def test_identity_start_then_training_moves_the_se_weights():
     model = small_cnn()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", metrics=["mae"])
@@ -186,6 +188,7 @@ def test_mixed_precision_model_gets_mixed_blocks():
         assert block.dtype_policy.name == "mixed_float16"
 
 
+@pytest.mark.large
 def test_wrapped_model_round_trips_keras_archive(tmp_path):
     model = application("MobileNetV2")
     wrapped = keras_se.wrap_with_se(model, ratio=4, identity_init=False)

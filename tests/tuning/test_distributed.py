@@ -6,7 +6,7 @@ import pytest
 
 from tests.tuning.processes import TRIALS, Search, assert_every_trial_ran_once
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.extra_large
 
 
 @pytest.fixture

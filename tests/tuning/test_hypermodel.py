@@ -50,6 +50,7 @@ def test_space_and_build_follow_the_hyperparameters():
     assert HP_POSITION not in hp.values
 
 
+@pytest.mark.large
 def test_residual_base_offers_positions():
     def resnet():
         return keras.applications.ResNet50(
@@ -67,6 +68,7 @@ def test_residual_base_offers_positions():
     assert hp.get(HP_PLACEMENT) == "residual"
 
 
+@pytest.mark.large
 @pytest.mark.parametrize(
     "tuner_class", ["RandomSearch", "BayesianOptimization", "Hyperband"]
 )
@@ -112,6 +114,7 @@ def test_bad_base_is_refused():
         SEHyperModel("resnet")
 
 
+@pytest.mark.large
 def test_searched_values_come_from_the_layers_and_surgery():
     assert set(SEARCHED_GATES) <= set(keras_se.layers.GATES)
     assert set(SEARCHED_GATES) == set(keras_se.layers.IDENTITY_GATES)

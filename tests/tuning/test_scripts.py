@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.large
+
 
 def image_folder(root, classes=2, per_class=8, size=16):
     import keras
@@ -53,7 +55,7 @@ def test_search_folder(tmp_path):
     assert "best hyperparameters: {" in out
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_search_application(tmp_path):
     folder = image_folder(tmp_path / "images", size=32)
     out = run_script(

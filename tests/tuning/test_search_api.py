@@ -68,6 +68,7 @@ def test_role_follows_kerastuners_variables(as_role, tuner_id, expected):
     assert role() == expected
 
 
+@pytest.mark.large
 def test_a_single_process_searches_with_a_heartbeat(as_role, tmp_path):
     tuner = build(tmp_path)
     assert not isinstance(tuner.oracle, LeasedOracleMixin)

@@ -74,6 +74,7 @@ def test_excitations_equal_a_per_sample_reference():
         )
 
 
+@pytest.mark.large
 def test_trained_digits_blocks_are_class_specific(trained_digits_model, digits):
     _, test = digits
     blocks = excitations(trained_digits_model, test.x, test.y, verbose=0)
@@ -138,6 +139,7 @@ def count_batches(monkeypatch):
     return calls
 
 
+@pytest.mark.large
 def test_wrapped_application_dozens_of_blocks_in_one_pass(monkeypatch):
     base = keras.applications.MobileNetV2(
         weights=None, input_shape=(32, 32, 3), include_top=False, alpha=0.35
@@ -162,7 +164,7 @@ def test_wrapped_application_dozens_of_blocks_in_one_pass(monkeypatch):
         assert block.class_specificity == 0.0
 
 
-@pytest.mark.slow
+@pytest.mark.extra_large
 def test_wrapped_resnet50(monkeypatch):
     model = keras_se.wrap_with_se(
         keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3), classes=5)

@@ -31,6 +31,7 @@ def saved_model(trained_digits_model, tmp_path_factory):
     return keras_se.save_model(trained_digits_model, path)
 
 
+@pytest.mark.large
 def test_explain_writes_the_pictures(saved_model, tmp_path, capsys):
     out = tmp_path / "explain"
     assert explain(saved_model, "--out", out, "--samples", 8, "--quiet") == 0
@@ -53,6 +54,7 @@ def test_explain_writes_the_pictures(saved_model, tmp_path, capsys):
     assert sum(summary["blocks"][0]["samples_per_class"]) == 360
 
 
+@pytest.mark.large
 def test_explain_other_method_layer_and_data(saved_model, tmp_path, digits):
     _, test = digits
     data = tmp_path / "data.npz"

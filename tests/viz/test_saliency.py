@@ -83,6 +83,7 @@ def test_default_target_layer():
     assert find_target_layer(build_digits_cnn(se=False)) == "stage2_conv"
 
 
+@pytest.mark.large
 def test_target_layer_skips_1x1_maps_in_a_wrapped_application():
     base = keras.applications.MobileNetV2(
         weights=None, input_shape=(32, 32, 3), include_top=False, alpha=0.35
