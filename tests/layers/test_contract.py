@@ -223,7 +223,7 @@ def reference_outputs(case, backend, backend_outputs):
 
 
 # Slow: one subprocess per other backend, JAX's compiles dominate. CI runs
-# it with the slow tests, on the TensorFlow backend only.
+# it in the extra_large tier, on the TensorFlow backend only.
 @pytest.mark.extra_large
 @pytest.mark.multibackend
 @CASES

@@ -22,8 +22,8 @@ from tests.layers import harness
 from tests.layers.registry import LAYER_CASES
 
 CASES = pytest.mark.parametrize("case", LAYER_CASES, ids=lambda case: case.id)
-# The Dense modes of Keras 3.15 that need no calibration data; int8 runs by
-# default, the others with the slow tests.
+# The Dense modes of Keras 3.15 that need no calibration data; int8 runs in the
+# large tier, the others in the extra_large one.
 MODES = ("int8", "float8", "int4")
 EVERY_MODE = pytest.mark.parametrize(
     "mode",

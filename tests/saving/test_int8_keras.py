@@ -1,6 +1,6 @@
 """`model.quantize("int8")` on whole SE models: saved, reloaded in a fresh process.
 
-The digits SE CNN, a plain CNN wrapped by `wrap_with_se`, and (slow) a
+The digits SE CNN, a plain CNN wrapped by `wrap_with_se`, and (extra_large) a
 wrapped MobileNetV2 are quantized, saved, and all reloaded in ONE fresh
 process with `safe_mode=True`; the reloaded outputs must be identical.
 """

@@ -79,7 +79,7 @@ def which_model(path, candidates):
 
 @pytest.mark.parametrize(
     "rounds",
-    # Two workers per round: 8 kills in the default run, 30 in the slow one.
+    # Two workers per round: 8 kills in the large tier, 30 in the extra_large one.
     [
         pytest.param(4, marks=pytest.mark.large),
         pytest.param(15, marks=pytest.mark.extra_large),

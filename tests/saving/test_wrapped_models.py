@@ -125,7 +125,7 @@ def test_the_unwrapped_model_refuses_wrapped_weights(lively, tmp_path):
     )
 
 
-# ResNet50's exports take half a minute each on 2 cores: in the slow run.
+# ResNet50's exports take half a minute each on 2 cores: extra_large.
 EXPORTED = ["MobileNetV2", pytest.param("ResNet50", marks=pytest.mark.extra_large)]
 
 

@@ -34,7 +34,7 @@ EXPECTED_AUTO_BLOCKS = {
 
 
 # ResNet50 (residual units), EfficientNetB0 (the skip rule) and VGG16 (after
-# every conv) by default; the other families with the slow tests.
+# every conv) in the large tier; the other families in the extra_large one.
 FAST_APPLICATIONS = ("ResNet50", "EfficientNetB0", "VGG16")
 
 

@@ -335,7 +335,7 @@ def check_backbone(build, expected):
 
 
 # One family per placement rule by default (residual units, every conv,
-# blocks with their own SE, no rewritable unit); the rest with the slow tests.
+# blocks with their own SE, no rewritable unit); the rest are extra_large.
 FAST_WRAPPABLE = ("resnet_v1_bottleneck", "vgg", "efficientnet", "hgnetv2")
 
 
