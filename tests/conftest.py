@@ -9,11 +9,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
-import numpy as np
-import pytest
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# JAX compiles each computation once for every process of the run (the
+# workers, the fresh interpreters of the tests) and every run after: its
+# persistent cache keeps what any of them compiled. Set before JAX's import.
+for key, value in {
+    "JAX_COMPILATION_CACHE_DIR": str(REPO_ROOT / ".pytest_cache" / "jax"),
+    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+}.items():
+    os.environ.setdefault(key, value)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 def tensorflow_missing() -> str | None:
@@ -47,7 +56,9 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Leaves out the tiers not asked for (reported as deselected)."""
+    """Leaves out the tiers not asked for (reported as deselected), and puts
+    the files with the heaviest tier first: `--dist loadfile` hands files to
+    the workers in this order, so the long ones do not start last."""
     left_out = {
         tier
         for tier in TIERS
@@ -59,7 +70,12 @@ def pytest_collection_modifyitems(config, items):
         (deselected if tiers else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = kept
+    weight = {}
+    for item in kept:
+        marks = {mark.name for mark in item.iter_markers()}
+        tier = 2 if "extra_large" in marks else 1 if "large" in marks else 0
+        weight[item.path] = max(weight.get(item.path, 0), tier)
+    items[:] = sorted(kept, key=lambda item: -weight[item.path])
 
 
 def pytest_runtest_setup(item):

@@ -68,7 +68,7 @@ def test_weight_and_parameter_counts(case):
 def trained():
     cases = [case for case in LAYER_CASES if harness.unsupported_reason(case) is None]
     with harness.fast_jax_random():
-        return harness.train_together(cases)
+        return harness.train_in_groups(cases)
 
 
 @CASES

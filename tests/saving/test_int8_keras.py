@@ -19,11 +19,10 @@ from tests.conftest import run_python
 from tests.saving.helpers import randomize
 
 pytest.importorskip("keras_se.surgery")
+pytestmark = pytest.mark.large
 
 RELOAD_CODE = """
 import json, pathlib, keras, numpy as np, keras_se
-
-pytestmark = pytest.mark.large
 folder = pathlib.Path({folder!r})
 modes = {{}}
 for key in {keys!r}:
