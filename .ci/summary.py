@@ -44,13 +44,10 @@ def read_tsv(path: Path) -> list[list[str]]:
 
 def outcomes(junit: Path) -> Counter:
     """Executed (passed or failed) and skipped test cases of a JUnit file."""
-    counts = Counter()
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        skipped = case.find("skipped") is not None
-        counts["skipped" if skipped else "executed"] += 1
-        if case.find("failure") is not None or case.find("error") is not None:
-            counts["failed"] += 1
-    return counts
+    return Counter(
+        "skipped" if case.find("skipped") is not None else "executed"
+        for case in ET.parse(junit).getroot().iter("testcase")
+    )
 
 
 def main(report: Path) -> None:

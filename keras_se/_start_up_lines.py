@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-# Each pattern matches one whole line that TensorFlow or JAX writes at start-up
+# Each pattern matches one whole line that TensorFlow writes at start-up
 # on a machine without a GPU, and nothing else.
 START_UP_NOISE = tuple(
     re.compile(pattern)

@@ -44,11 +44,15 @@ TIERS = {
 }
 
 
+def tier_option(tier: str) -> str:
+    return f"--run-{tier.replace('_', '-')}"
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("keras_se", "keras-se test tiers")
     for tier, what in TIERS.items():
         group.addoption(
-            f"--run-{tier.replace('_', '-')}",
+            tier_option(tier),
             action="store_true",
             default=False,
             help=f"also run the tests marked {tier} ({what})",
@@ -59,22 +63,18 @@ def pytest_collection_modifyitems(config, items):
     """Leaves out the tiers not asked for (reported as deselected), and puts
     the files with the heaviest tier first: `--dist loadfile` hands files to
     the workers in this order, so the long ones do not start last."""
-    left_out = {
-        tier
-        for tier in TIERS
-        if not config.getoption(f"--run-{tier.replace('_', '-')}")
-    }
-    kept, deselected = [], []
+    left_out = {tier for tier in TIERS if not config.getoption(tier_option(tier))}
+    kept, deselected, weight = [], [], {}
     for item in items:
-        tiers = {mark.name for mark in item.iter_markers()} & left_out
-        (deselected if tiers else kept).append(item)
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-    weight = {}
-    for item in kept:
         marks = {mark.name for mark in item.iter_markers()}
+        if marks & left_out:
+            deselected.append(item)
+            continue
+        kept.append(item)
         tier = 2 if "extra_large" in marks else 1 if "large" in marks else 0
         weight[item.path] = max(weight.get(item.path, 0), tier)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
     items[:] = sorted(kept, key=lambda item: -weight[item.path])
 
 
