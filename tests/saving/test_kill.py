@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import random
-import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import keras
@@ -18,20 +19,36 @@ import keras_se
 from tests.conftest import REPO_ROOT
 from tests.saving.helpers import randomize
 
-# Saves model A, then model B, then A... over the same target until killed.
-WORKER = """
-import pathlib, sys, tempfile
+# One process loads both models once, then forks a saver for each request.
+# A saver saves model A, then model B, then A... over the same target until
+# it is killed. The forked savers start in milliseconds, where a fresh
+# interpreter each took seconds; the NumPy backend keeps the parent free of
+# the thread pools that make a fork unsafe (the property is the atomic writer's,
+# the same on every backend).
+SAVERS = """
+import os, pathlib, sys, tempfile
 import keras_se
 
 models = [keras_se.load_model(path) for path in sys.argv[1:3]]
 with tempfile.TemporaryDirectory() as scratch:
-    # The first save of a process imports TensorFlow's file I/O: not timed.
+    # The first save of a process imports the archive writers: not timed.
     keras_se.save_model(models[0], pathlib.Path(scratch) / "warm.keras")
 print("ready", flush=True)
-while True:
-    for name, model in zip("AB", models):
-        keras_se.save_model(model, sys.argv[3])
-        print(name, flush=True)
+for request in sys.stdin:
+    if request.startswith("wait "):
+        pid = int(request.split()[1])
+        _, status = os.waitpid(pid, 0)
+        signal = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+        print(f"exit {pid} {signal}", flush=True)
+        continue
+    pid = os.fork()
+    if pid:
+        print(f"saver {pid}", flush=True)
+        continue
+    while True:
+        for name, model in zip("AB", models):
+            keras_se.save_model(model, sys.argv[3])
+            print(name, flush=True)
 """
 
 
@@ -48,24 +65,59 @@ def big_se_model(seed):
     return randomize(keras.Model(inputs, x, name="big"), seed, scale=0.1)
 
 
-def start_worker(a, b, target):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO_ROOT))
-    return subprocess.Popen(
-        [sys.executable, "-c", WORKER, str(a), str(b), str(target)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+class Savers:
+    """The forking process, and the lines its savers print."""
 
+    def __init__(self, a, b, target):
+        env = dict(os.environ, KERAS_BACKEND="numpy", PYTHONPATH=str(REPO_ROOT))
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SAVERS, str(a), str(b), str(target)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.saves = 0
+        # A thread reads the lines: the savers print while the test waits.
+        self.lines = queue.Queue()
+        threading.Thread(target=self.read_lines, daemon=True).start()
+        if self.next_line(timeout=120) != "ready":
+            self.process.kill()
+            raise AssertionError(
+                f"the savers did not start:\n{self.process.stderr.read()}"
+            )
 
-def wait_until_ready(worker):
-    with selectors.DefaultSelector() as selector:
-        selector.register(worker.stdout, selectors.EVENT_READ)
-        ready = selector.select(timeout=120) and worker.stdout.readline()
-    if ready != "ready\n":
-        worker.kill()
-        raise AssertionError(f"the worker did not start:\n{worker.stderr.read()}")
+    def next_line(self, timeout=60):
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            self.process.kill()
+            raise AssertionError(
+                f"the savers stopped:\n{self.process.stderr.read()}"
+            ) from None
+
+    def read_lines(self):
+        for line in self.process.stdout:
+            self.lines.put(line.strip())
+
+    def ask(self, request, answer):
+        """Sends `request`; returns the answer's words, counting saves before it."""
+        self.process.stdin.write(request + "\n")
+        self.process.stdin.flush()
+        while not (line := self.next_line()).startswith(answer):
+            self.saves += line in ("A", "B")
+        return line.split()[1:]
+
+    def start(self):
+        return int(self.ask("fork", "saver")[0])
+
+    def exit_signal(self, pid):
+        return int(self.ask(f"wait {pid}", f"exit {pid}")[1])
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
 def which_model(path, candidates):
@@ -96,28 +148,27 @@ def test_sigkill_during_saves_leaves_the_old_or_the_new_model(rounds, tmp_path):
     target = keras_se.save_model(models["A"], folder / "model.keras")
     assert target.stat().st_size > 20_000_000
     moments = random.Random(20240601)
-    saves, killed_mid_save, seen = 0, 0, []
+    savers = Savers(*references, target)
+    killed_mid_save, seen = 0, []
     for _ in range(rounds):
         # Two processes save over the same target at once, and each is killed
         # at its own random moment.
-        workers = [start_worker(*references, target) for _ in range(2)]
-        for worker in workers:
-            wait_until_ready(worker)
+        pids = [savers.start() for _ in range(2)]
         started = time.monotonic()
-        for worker, moment in zip(
-            workers, sorted(moments.uniform(0.0, 0.6) for _ in workers), strict=True
+        for pid, moment in zip(
+            pids, sorted(moments.uniform(0.0, 0.6) for _ in pids), strict=True
         ):
             time.sleep(max(0.0, started + moment - time.monotonic()))
-            os.kill(worker.pid, signal.SIGKILL)
-        for worker in workers:
-            out, err = worker.communicate(timeout=60)
-            assert worker.returncode == -signal.SIGKILL, err
-            saves += len(out.split())
+            os.kill(pid, signal.SIGKILL)
+        for pid in pids:
+            assert savers.exit_signal(pid) == signal.SIGKILL
         # The target loads, and it is model A or model B, whole.
         matched = which_model(target, weights)
         assert matched in (["A"], ["B"])
         seen += matched
         killed_mid_save += any(p.name != "model.keras" for p in folder.iterdir())
+    savers.close()
+    saves = savers.saves
     print(f"{2 * rounds} kills, {saves} saves done, targets {''.join(seen)}")
     # The kills landed inside saves, and the next save cleans up after them.
     assert killed_mid_save >= 1
