@@ -33,6 +33,8 @@ class BlockFactory:
             `gate`); `None` means the attention's default. One the
             attention does not take is an error, unless it is `None`.
         attention_kwargs: further constructor arguments of the attention.
+            A `data_format` there is only checked against the maps' (see
+            `checks.check_data_formats`): each block takes its map's.
 
     Raises:
         ValueError: for an unknown attention, an argument it does not take,
@@ -84,14 +86,23 @@ class BlockFactory:
                 )
             check_choice("gate", self.gate, allowed)
         self.kwargs = kwargs
+        # The user's, if any: the constructor checks it (in the probe below).
+        self.data_format = kwargs.get("data_format")
         self._probe()
 
-    def make(self, name: str, dtype: Any = None) -> keras.layers.Layer:
-        """A new block named `name`, computing in `dtype` (a dtype policy)."""
+    def make(
+        self, name: str, dtype: Any = None, data_format: str | None = None
+    ) -> keras.layers.Layer:
+        """A new block named `name`, computing in `dtype` (a dtype policy).
+
+        `data_format` is that of the map it gates; `None` leaves the one of
+        `attention_kwargs` (or Keras's default).
+        """
+        kwargs = dict(self.kwargs)
+        if data_format is not None:
+            kwargs["data_format"] = data_format
         gate_scale = 2.0 if self.identity_init else 1.0
-        return self.layer_class(
-            **self.kwargs, gate_scale=gate_scale, dtype=dtype, name=name
-        )
+        return self.layer_class(**kwargs, gate_scale=gate_scale, dtype=dtype, name=name)
 
     def _probe(self) -> None:
         # The constructor validates the arguments; building a small copy and

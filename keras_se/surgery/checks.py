@@ -67,6 +67,32 @@ def resolve_stages(stages, count: int) -> set[int]:
     return resolved
 
 
+def check_data_formats(requested: str | None, sites) -> None:
+    """Raises if a `data_format` given in `attention_kwargs` is not a site's.
+
+    `sites` are the planned `Site`s, each with the data format of the map
+    it gates; a block on a map must gate that map's channel axis.
+    """
+    if requested is None:
+        return
+    for site in sites:
+        if site.data_format == requested:
+            continue
+        source = (
+            f"as layer '{site.format_from}' declares"
+            if site.format_from
+            else "the model's format (no layer on its way declares one)"
+        )
+        raise ValueError(
+            '`attention_kwargs["data_format"]` must be the data format of every '
+            f"map a block gates: the output of layer '{site.tensor[0]}', where "
+            f"a block goes ({site.where}), is {site.data_format!r}, {source}. "
+            "Leave `data_format` out of `attention_kwargs`: each block takes "
+            "its map's. Received: "
+            f'attention_kwargs["data_format"]={requested!r}'
+        )
+
+
 def raise_if_unclonable(model: keras.Model, error: Exception) -> None:
     """Names the layer of `model` that cannot be copied, if one cannot.
 

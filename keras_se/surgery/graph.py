@@ -6,7 +6,8 @@ or whether a block already has an SE gate. This module answers those
 questions from the model's own serialized graph, `model.get_config()`: every
 call of every layer and operation, its input tensors, and their shapes (for
 a Functional subclass whose config holds its constructor arguments, such as
-a KerasHub backbone, the config of a plain view on the same tensors).
+a KerasHub backbone, the config of a plain view on the same tensors), and
+the data format of every feature map (see `keras_se.surgery.formats`).
 Nothing here touches the model.
 """
 
@@ -18,6 +19,12 @@ from dataclasses import dataclass, field
 import keras
 
 from keras_se.surgery.checks import raise_if_unclonable
+from keras_se.surgery.formats import (
+    channel_axis,
+    declared_format,
+    model_format,
+    tensor_formats,
+)
 
 # (layer or operation name, call index, output index): Keras's `keras_history`.
 TensorRef = tuple[str, int, int]
@@ -61,12 +68,16 @@ SE_LAYER_PREFIX = "SqueezeExcite"
 
 @dataclass
 class Call:
-    """One call of a layer or operation: a node of the graph."""
+    """One call of a layer or operation: a node of the graph.
+
+    `data_format` is the one the layer declares, `None` if it declares none.
+    """
 
     layer: str
     index: int
     class_name: str
     inputs: list[TensorRef]
+    data_format: str | None = None
     consumers: list[tuple[Call, int]] = field(default_factory=list)
 
     @property
@@ -75,7 +86,11 @@ class Call:
 
 
 class ModelGraph:
-    """The calls of a Functional or Sequential model, in topological order."""
+    """The calls of a Functional or Sequential model, in topological order.
+
+    `default_format` is the format of the maps no layer on whose way
+    declares one (`model_format`).
+    """
 
     def __init__(
         self,
@@ -83,11 +98,13 @@ class ModelGraph:
         shapes: dict,
         outputs: list[TensorRef],
         input_names: list[str] | None = None,
+        default_format: str | None = None,
     ):
         self.calls = calls
         self.input_names = input_names or []
         self.shapes = shapes
         self.outputs = outputs
+        self.default_format = default_format or keras.config.image_data_format()
         self.producers = {call.output: call for call in calls}
         for call in calls:
             for position, tensor in enumerate(call.inputs):
@@ -96,6 +113,7 @@ class ModelGraph:
                     producer.consumers.append((call, position))
         self.depth = self._depths()
         self.pooled = self._pooled()
+        self.formats = tensor_formats(calls, shapes)
 
     @classmethod
     def from_model(cls, model: keras.Model) -> ModelGraph:
@@ -106,6 +124,7 @@ class ModelGraph:
     @classmethod
     def _from_functional(cls, model: keras.Model) -> ModelGraph:
         config = functional_config(model)
+        formats = {layer.name: declared_format(layer) for layer in model.layers}
         calls, shapes = [], {}
         for layer in config["layers"]:
             for index, node in enumerate(layer.get("inbound_nodes") or []):
@@ -114,12 +133,15 @@ class ModelGraph:
                     ref = tuple(tensor["config"]["keras_history"])
                     shapes[ref] = tuple(tensor["config"]["shape"])
                     inputs.append(ref)
-                calls.append(Call(layer["name"], index, layer["class_name"], inputs))
+                name = layer["name"]
+                calls.append(
+                    Call(name, index, layer["class_name"], inputs, formats.get(name))
+                )
         outputs = [tuple(ref) for ref in _refs(config["output_layers"])]
         for ref, tensor in zip(outputs, model.outputs, strict=True):
             shapes[ref] = tuple(tensor.shape)
         input_names = [ref[0] for ref in _refs(config["input_layers"])]
-        return cls(calls, shapes, outputs, input_names)
+        return cls(calls, shapes, outputs, input_names, model_format(model))
 
     @classmethod
     def _from_sequential(cls, model: keras.Sequential) -> ModelGraph:
@@ -127,11 +149,13 @@ class ModelGraph:
         previous: TensorRef = ("__input__", 0, 0)
         shapes[previous] = tuple(model.inputs[0].shape)
         for layer in model.layers:
-            call = Call(layer.name, 0, type(layer).__name__, [previous])
+            call = Call(
+                layer.name, 0, type(layer).__name__, [previous], declared_format(layer)
+            )
             calls.append(call)
             previous = call.output
             shapes[previous] = tuple(layer.output.shape)
-        return cls(calls, shapes, [previous])
+        return cls(calls, shapes, [previous], default_format=model_format(model))
 
     def shape(self, tensor: TensorRef) -> tuple | None:
         return self.shapes.get(tensor)
@@ -177,12 +201,21 @@ class ModelGraph:
                     stack.append(parent)
         return seen
 
+    def data_format(self, tensor: TensorRef) -> tuple[str, str | None]:
+        """`(format, the layer that declares it)` of `tensor`; `None`: the model's."""
+        return self.formats.get(tensor, (self.default_format, None))
+
     def is_feature_map(self, tensor: TensorRef) -> bool:
         shape = self.shape(tensor)
-        return shape is not None and len(shape) == 4 and shape[-1] is not None
+        if shape is None or len(shape) != 4:
+            return False
+        return shape[channel_axis(shape, self.data_format(tensor)[0])] is not None
 
     def spatial(self, tensor: TensorRef) -> tuple:
-        return tuple(self.shape(tensor)[1:-1])
+        """The spatial sizes of a feature map, whatever its data format."""
+        shape = self.shape(tensor)
+        channels = channel_axis(shape, self.data_format(tensor)[0])
+        return tuple(size for axis, size in enumerate(shape[1:], 1) if axis != channels)
 
     def is_se_gate_call(self, call: Call) -> bool:
         """An existing SE: a keras_se layer, or a map times a globally pooled gate."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 
@@ -23,6 +23,9 @@ class Site:
     `kind` is `"output"` (gate the output of `layer`'s calls) or `"input"`
     (gate the input at flat `position` of `layer`'s calls). `anchor` names
     the block the site belongs to, the base of the SE layer's name.
+    `data_format` is the gated map's, the block's too; `format_from` names
+    the layer that declares it (`None`: the model's format, no layer on the
+    map's way declares one). `plan_sites` fills both.
     """
 
     kind: str
@@ -31,6 +34,8 @@ class Site:
     tensor: TensorRef
     anchor: str
     where: str
+    data_format: str | None = None
+    format_from: str | None = None
 
 
 def plan_sites(
@@ -177,7 +182,8 @@ def _chosen_sites(graph, placement, layers_by_name):
             if not graph.is_feature_map(call.output):
                 raise ValueError(
                     "SE blocks gate 4D feature maps (batch, height, width, "
-                    f"channels), but layer '{call.layer}' outputs shape "
+                    "channels) or (batch, channels, height, width), but layer "
+                    f"'{call.layer}' outputs shape "
                     f"{graph.shape(call.output)}. Choose conv-like layers."
                 )
             sites.append(
@@ -194,9 +200,14 @@ def _chosen_sites(graph, placement, layers_by_name):
 
 
 def _stages(graph, sites: list[Site]) -> list[list[Site]]:
-    """Groups sites by the resolution of the tensor they gate, in graph order."""
+    """Groups sites by the resolution of the tensor they gate, in graph order.
+
+    Each site gets the data format of the tensor it gates.
+    """
     stages: dict[tuple, list[Site]] = {}
     for site in sites:
+        data_format, source = graph.data_format(site.tensor)
+        site = replace(site, data_format=data_format, format_from=source)
         stages.setdefault(graph.spatial(site.tensor), []).append(site)
     return list(stages.values())
 

@@ -15,6 +15,7 @@ from keras_se._validation import (
 )
 from keras_se.surgery.blocks import BlockFactory
 from keras_se.surgery.checks import (
+    check_data_formats,
     check_model,
     check_stages,
     raise_if_unclonable,
@@ -42,6 +43,7 @@ class _Options:
     used_names: set[str]
     residual_model: bool
     graphs: dict[int, ModelGraph]
+    plans: dict[int, list[Site]] = field(default_factory=dict)
     inserted: list[keras.layers.Layer] = field(default_factory=list)
 
 
@@ -95,6 +97,20 @@ def wrap_with_se(
     `"cbam"`), with its own defaults; `attention_kwargs` passes further
     constructor arguments (`{"fusion": "add"}` for `"gc"`). The blocks are
     named `<anchor>_<attention>`.
+
+    The data format: each block takes the one of the feature map it gates,
+    so that it gates the map's channels. That is the `data_format` of the
+    layer that made the map, if it has one (a convolution, a pooling, a
+    padding, ...); else, through layers that keep the layout (normalizations,
+    activations, merges), that of the layer before, and so on; else the
+    model's: the format its layers declare if they all agree, else
+    `keras.config.image_data_format()`. A `channels_first` model (a
+    `keras.applications` net built under
+    `keras.config.set_image_data_format("channels_first")`, or one whose
+    layers say `data_format="channels_first"`) gets `channels_first` blocks
+    whatever the global setting; a model that mixes formats gets each block
+    in its map's. A `data_format` in `attention_kwargs` must be that of
+    every map a block goes on.
 
     The identity start (`identity_init=True`): each block's last step
     starts at zero (`initialize_as_identity()`: SE's `expand`, ECA's
@@ -156,8 +172,10 @@ def wrap_with_se(
     Raises:
         ValueError: for an unknown `placement`, `position`, `attention` or
             layer name, a bad `ratio`/`units`/`divisor`/`stages`, an argument
-            the attention does not take, or a `gate` that cannot start as
-            the identity.
+            the attention does not take, a `gate` that cannot start as
+            the identity, or an `attention_kwargs["data_format"]` that is
+            not the format of a map a block would gate (all before any
+            cloning).
         TypeError: for a model it cannot rewrite: subclassed models, a
             layer that does not rebuild from its own config (named), a
             KerasHub task other than an image classifier (wrap its
@@ -201,6 +219,11 @@ def wrap_with_se(
         residual_model=residual_model,
         graphs=graphs,
     )
+    _plan(model, options)
+    check_data_formats(
+        blocks.data_format,
+        [site for sites in options.plans.values() for site in sites],
+    )
     wrapped = _wrap(model, options)
     if task is not None:
         wrapped = rebuild_task(task, wrapped)
@@ -221,7 +244,8 @@ def wrap_with_se(
     return wrapped
 
 
-def _wrap(model: keras.Model, options: _Options) -> keras.Model:
+def _plan(model: keras.Model, options: _Options) -> None:
+    """Decides the sites of `model` and of the models nested in it."""
     check_model(model)
     graph = _graph(model, options.graphs)
     layers_by_name = {layer.name: layer for layer in model.layers}
@@ -236,13 +260,21 @@ def _wrap(model: keras.Model, options: _Options) -> keras.Model:
     kept = None
     if options.stages is not None:
         kept = resolve_stages(options.stages, len(stages))
-    sites = [
+    options.plans[id(model)] = [
         site
         for number, stage in enumerate(stages, start=1)
         if kept is None or number in kept
         for site in stage
     ]
-    rewriter = _Rewriter(sites, options)
+    for layer in model.layers:
+        if isinstance(layer, keras.Model) and id(layer) not in options.plans:
+            _plan(layer, options)
+
+
+def _wrap(model: keras.Model, options: _Options) -> keras.Model:
+    """The copy of `model` with the blocks `_plan` decided on."""
+    graph = options.graphs[id(model)]
+    rewriter = _Rewriter(options.plans[id(model)], options)
     if isinstance(model, keras.Sequential):
         wrapped = rewriter.rewrite_sequential(model)
     else:
@@ -312,6 +344,7 @@ class _Rewriter:
             block = factory.make(
                 self._unique_name(f"{site.anchor}_{factory.attention}"),
                 dtype=getattr(layer, "dtype_policy", None),
+                data_format=site.data_format,
             )
             self.blocks[key] = block
             self.options.inserted.append(block)

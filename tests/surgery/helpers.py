@@ -28,6 +28,50 @@ def application(name: str) -> keras.Model:
     return APPLICATIONS[name](weights=None, input_shape=(32, 32, 3), classes=10)
 
 
+def small_cnn_in(data_format: str) -> keras.Model:
+    """Two 3x3 convolutions of 16 channels on 8x8 RGB images, in `data_format`."""
+    shape = (3, 8, 8) if data_format == "channels_first" else (8, 8, 3)
+    inputs = keras.Input(shape, name="image")
+    x = keras.layers.Conv2D(16, 3, data_format=data_format, name="conv1")(inputs)
+    x = keras.layers.Conv2D(16, 3, data_format=data_format, name="conv2")(x)
+    x = keras.layers.GlobalAveragePooling2D(data_format=data_format, name="gap")(x)
+    return keras.Model(inputs, keras.layers.Dense(2, name="logits")(x))
+
+
+def two_stage_channels_first_cnn() -> keras.Model:
+    """Two resolutions, two widths (8 then 16 channels) at the first one.
+
+    `relu_a`'s map declares no format of its own: it is conv `a`'s.
+    """
+    data_format = "channels_first"
+    inputs = keras.Input((3, 8, 8))
+    x = keras.layers.Conv2D(8, 3, padding="same", data_format=data_format, name="a")(
+        inputs
+    )
+    x = keras.layers.BatchNormalization(axis=1, name="bn_a")(x)
+    x = keras.layers.ReLU(name="relu_a")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", data_format=data_format, name="b")(x)
+    x = keras.layers.MaxPooling2D(data_format=data_format, name="pool")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", data_format=data_format, name="c")(x)
+    x = keras.layers.GlobalAveragePooling2D(data_format=data_format)(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="logits")(x))
+
+
+def cannot_run_channels_first() -> str | None:
+    """Why this backend cannot run channels_first convolutions; `None` if it can."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return None
+    return "TensorFlow's CPU Conv2D kernel supports channels_last only"
+
+
+def attention_blocks(model):
+    return [layer for layer in all_layers(model) if keras_se.layers.is_attention(layer)]
+
+
 def images(batch=2, seed=0, shape=(32, 32, 3)):
     return (
         np.random.default_rng(seed).uniform(0, 255, (batch, *shape)).astype("float32")

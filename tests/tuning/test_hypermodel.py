@@ -21,6 +21,7 @@ from keras_se.tuning import (
     SEHyperModel,
 )
 from keras_se.tuning.hypermodel import SEARCHED_GATES, SEARCHED_PLACEMENTS
+from tests.surgery.helpers import two_stage_channels_first_cnn
 
 
 def plain_cnn():
@@ -198,3 +199,25 @@ def test_the_default_space_searches_se_alone():
 def test_bad_attentions_are_refused(attentions, message):
     with pytest.raises(ValueError, match=message):
         SEHyperModel(plain_cnn, attentions=attentions)
+
+
+@pytest.mark.parametrize(
+    ("stages", "expected"), [("last", ["c_se"]), ("last_two", ["a_se", "b_se", "c_se"])]
+)
+def test_a_channels_first_base_gets_blocks_on_its_channels(stages, expected):
+    # Two resolutions (8x8: convs a and b, 8 and 16 channels; 4x4: conv c).
+    hypermodel = SEHyperModel(two_stage_channels_first_cnn)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed(HP_PLACEMENT, "conv")
+    hp.Fixed(HP_STAGES, stages)
+    hp.Fixed(HP_RATIO, 4)
+    model = hypermodel.build(hp)
+    blocks = attention_blocks(model)
+    assert [b.name for b in blocks] == expected
+    assert {b.data_format for b in blocks} == {"channels_first"}
+    widths = {"a_se": 8, "b_se": 16, "c_se": 16}
+    rows = keras_se.describe(model)
+    assert [row.channels for row in rows] == [widths[name] for name in expected]
+    # What `fit` reports as params_added.
+    added = sum(2 * c * (c // 4) + c // 4 + c for c in (r.channels for r in rows))
+    assert sum(row.params for row in rows) == added

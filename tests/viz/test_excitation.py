@@ -11,6 +11,7 @@ import pytest
 import keras_se
 from keras_se.demo.model import build_digits_cnn
 from keras_se.viz import excitation_model, excitations
+from tests.surgery.helpers import cannot_run_channels_first, small_cnn_in
 from tests.viz.conftest import constant_gate_model, nested_digits_model, random_images
 
 LOGITS = (-1.5, 0.25, 2.0)
@@ -321,3 +322,20 @@ def test_grad_cam_looks_at_the_last_attention_block(attention):
     assert find_target_layer(model) == f"stage2_{attention}"
     nested = keras.Sequential([keras.Input((8, 8, 1)), model])
     assert find_target_layer(nested) == f"stage2_{attention}"
+
+
+@pytest.mark.parametrize("attention", ["se", "eca", "cbam"])
+def test_channels_first_blocks_give_one_excitation_per_channel(attention):
+    keras.utils.set_random_seed(0)
+    model = keras_se.wrap_with_se(small_cnn_in("channels_first"), attention=attention)
+    gates = excitation_model(model)
+    assert [tuple(output.shape) for output in gates.outputs] == [(None, 16)] * 2
+    if reason := cannot_run_channels_first():
+        pytest.skip(f"the excitations themselves: {reason}")
+    x = np.random.default_rng(0).normal(size=(6, 3, 8, 8)).astype("float32")
+    blocks = excitations(model, x, [0, 1, 2] * 2, verbose=0)
+    assert [(b.name, b.channels, b.per_class.shape) for b in blocks] == [
+        (f"conv1_{attention}", 16, (3, 16)),
+        (f"conv2_{attention}", 16, (3, 16)),
+    ]
+    np.testing.assert_allclose(blocks[0].overall, 1.0, atol=1e-6)  # the identity start
