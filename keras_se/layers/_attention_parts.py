@@ -11,6 +11,7 @@ from __future__ import annotations
 from keras import ops
 
 from keras_se.layers.bottleneck import make_divisible
+from keras_se.layers.squeeze import accumulation_dtype
 
 # PyTorch's BatchNorm2d defaults: its momentum 0.1 is Keras's 0.9.
 BATCH_NORM_MOMENTUM = 0.9
@@ -42,15 +43,19 @@ def torch_average_pool(x, size: int, stride: int, padding: int, data_format: str
     """PyTorch's `avg_pool2d(..., count_include_pad=False)` on the 4D `x`.
 
     `padding` positions on each side, as PyTorch pads (Keras's "same" puts
-    an odd one after), and left out of each window's average.
+    an odd one after), and left out of each window's average. The windows
+    sum in float32 at least (`accumulation_dtype`): TensorFlow's and JAX's
+    float16 pooling sums in float16, and a 7x7 window of values near 1e4
+    overflows.
     """
     pool = {"strides": stride, "padding": "valid", "data_format": data_format}
+    wide = ops.cast(x, accumulation_dtype(x.dtype))
     # Window sums over the zero-padded map, divided by the count of real
     # positions in each window.
-    sums = ops.average_pool(pad_spatial(x, padding, data_format), size, **pool)
-    one = x[:1, :, :, :1] if data_format == "channels_last" else x[:1, :1]
+    sums = ops.average_pool(pad_spatial(wide, padding, data_format), size, **pool)
+    one = wide[:1, :, :, :1] if data_format == "channels_last" else wide[:1, :1]
     ones = pad_spatial(ops.ones_like(one), padding, data_format)
-    return sums / ops.average_pool(ones, size, **pool)
+    return ops.cast(sums / ops.average_pool(ones, size, **pool), x.dtype)
 
 
 def torch_max_pool(x, size: int, stride: int, padding: int, data_format: str):

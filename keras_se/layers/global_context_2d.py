@@ -16,6 +16,7 @@ from keras_se._validation import (
 )
 from keras_se.layers._attention_parts import timm_units
 from keras_se.layers.base_attention import BaseAttention
+from keras_se.layers.squeeze import accumulation_dtype
 
 # How the transformed context meets the input: timm's `fuse_scale` (its
 # default), `fuse_add` (the paper's), or both, each with its own transform.
@@ -204,18 +205,31 @@ class GlobalContext2D(BaseAttention):
         """Returns the pooled context, shape `(batch, channels)`."""
         if self.attention is None:
             return ops.mean(inputs, axis=self.spatial_axes)
-        logits = ops.squeeze(self.attention(inputs), axis=self.channel_axis)
-        # The softmax over all positions, in float32 at least: in float16
-        # the exponentials of a large map lose most of their precision.
-        dtype = keras.backend.result_type(logits.dtype, "float32")
-        logits = ops.cast(logits, dtype)
+        # The logits, the softmax over all positions and the weighted sum, in
+        # float32 at least: in float16 the logits of a few channels near 1e4
+        # overflow, and the exponentials of a large map lose most of their
+        # precision.
+        wide = ops.cast(inputs, accumulation_dtype(inputs.dtype))
+        logits = ops.cast(self._attention_logits(wide), wide.dtype)
         shifted = logits - ops.max(logits, axis=(1, 2), keepdims=True)
         weights = ops.exp(shifted)
         weights = weights / ops.sum(weights, axis=(1, 2), keepdims=True)
         equation = (
             "bhwc,bhw->bc" if self.data_format == "channels_last" else ("bchw,bhw->bc")
         )
-        return ops.einsum(equation, inputs, ops.cast(weights, inputs.dtype))
+        return ops.cast(ops.einsum(equation, wide, weights), inputs.dtype)
+
+    def _attention_logits(self, wide):
+        """One logit per position, `(batch, height, width)`, from the wide input."""
+        attention = self.attention
+        if attention.quantization_mode is not None:
+            # Keras's quantized kernels compute in the layer's compute dtype.
+            logits = attention(wide)
+        else:
+            kernel = ops.cast(attention.kernel, wide.dtype)
+            logits = ops.einsum(attention.equation, wide, kernel)
+            logits = logits + ops.cast(attention.bias, wide.dtype)
+        return ops.squeeze(logits, axis=self.channel_axis)
 
     def excitation(self, inputs):
         """Returns the gate of the `"scale"` fusion, shape `(batch, channels)`.

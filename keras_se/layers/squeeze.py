@@ -22,6 +22,16 @@ def channel_axis(data_format: str) -> int:
     return -1 if data_format == "channels_last" else 1
 
 
+def accumulation_dtype(dtype) -> str:
+    """The dtype a reduction over `dtype` values sums in: float32 at least.
+
+    In float16 a sum of a few thousand moderate values, or a few of 1e4,
+    overflows 65,504; `ops.mean` and `ops.sum` of Keras already accumulate
+    wider, pooling and einsum do not on every backend.
+    """
+    return keras.backend.result_type(dtype, "float32")
+
+
 def spatial_mean(inputs, rank: int, data_format: str, mask=None):
     """Returns the mean of each channel over the spatial axes, `(batch, channels)`.
 
@@ -37,9 +47,7 @@ def spatial_mean(inputs, rank: int, data_format: str, mask=None):
         # A padding mask covers the spatial axes only (e.g. the steps of a
         # sequence): padded positions must not enter the channel statistic.
         mask = ops.expand_dims(ops.cast(mask, "bool"), channel_axis(data_format))
-        # Sum in float32 at least, as `ops.mean` does: in float16 a few
-        # thousand steps of moderate values overflow 65,504.
-        dtype = keras.backend.result_type(inputs.dtype, "float32")
+        dtype = accumulation_dtype(inputs.dtype)
         weights = ops.cast(mask, dtype)
         total = ops.sum(ops.cast(inputs, dtype) * weights, axis=axes)
         count = ops.sum(weights, axis=axes)

@@ -370,3 +370,18 @@ def check_dtype_policy(case: LayerCase, policy_name: str) -> None:
     assert np.all(np.isfinite(outputs)), f"{policy_name} outputs are not finite"
     tolerance = POLICY_TOLERANCES[policy_name]
     np.testing.assert_allclose(outputs, expected, atol=tolerance, rtol=tolerance)
+
+
+def check_large_inputs(case: LayerCase, magnitude: float = 1e4) -> None:
+    """Under `mixed_float16`, inputs near `magnitude` give finite outputs.
+
+    Every reduction of the family (squeeze, strided gather, attention
+    pooling, channel pooling) sums in float32 at least: a float16 sum of
+    seven values near 1e4 already overflows 65,504.
+    """
+    x = random_inputs(case.input_shape, low=0.9 * magnitude, high=1.1 * magnitude)
+    layer = make_layer(case, dtype="mixed_float16")
+    layer.build(x.shape)
+    randomize_weights(layer)
+    outputs = to_numpy(layer(x))
+    assert np.all(np.isfinite(outputs)), "mixed_float16 outputs are not finite"

@@ -90,6 +90,12 @@ def test_dtype_policy(case, policy):
     harness.check_dtype_policy(case, policy)
 
 
+@CASES
+def test_large_inputs_in_mixed_float16(case):
+    skip_if_unsupported(case)
+    harness.check_large_inputs(case)
+
+
 # The fresh interpreters import only keras and keras_se, as a user's would.
 # On JAX they use the cheap random of `harness.fast_jax_random`: the initial
 # values are all replaced.

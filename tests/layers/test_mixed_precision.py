@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 from keras import ops
 
 import keras_se
@@ -22,6 +23,22 @@ def test_large_activations_do_not_overflow_the_squeeze():
     np.testing.assert_allclose(
         ops.convert_to_numpy(layer.excitation(x)).astype("float32"), 3.0, rtol=1e-3
     )
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_global_context_attention_logits_do_not_overflow(data_format):
+    # Each logit sums 8 channels of 1e4 times 2: 160,000, past float16's
+    # 65,504. An infinite logit would make the softmax, and the output, NaN.
+    shape = (2, 4, 5, 8) if data_format == "channels_last" else (2, 8, 4, 5)
+    x = np.full(shape, 1e4, dtype="float32")
+    layer = keras_se.GlobalContext2D(data_format=data_format, dtype="mixed_float16")
+    layer.build(x.shape)
+    layer.attention.kernel.assign(np.full((8, 1), 2.0, dtype="float32"))
+    context = ops.convert_to_numpy(ops.cast(layer.context(x), "float32"))
+    # The attention-weighted mean of a constant map is that constant.
+    np.testing.assert_allclose(context, 1e4, rtol=1e-3)
+    outputs = ops.convert_to_numpy(ops.cast(layer(x), "float32"))
+    assert np.all(np.isfinite(outputs))
 
 
 def test_global_mixed_policy_trains_with_finite_loss():
