@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from keras import ops
 
-from keras_se.layers.bottleneck import make_divisible
+from keras_se.layers.bottleneck import check_ratio, check_width, make_divisible
 from keras_se.layers.squeeze import accumulation_dtype
 
 # PyTorch's BatchNorm2d defaults: its momentum 0.1 is Keras's 0.9.
@@ -24,11 +24,15 @@ def timm_units(channels: int, ratio: float, units: int | None, divisor: int) -> 
     `units` when given, else `make_divisible(channels / ratio, divisor,
     round_limit=0.0)`: the multiple of `divisor` nearest to `channels / ratio`
     (halves round up), at least `divisor`. Unlike `SqueezeExcite2D`'s floor,
-    24 channels with `ratio=16` give 2 units, not 1.
+    24 channels with `ratio=16` give 2 units, not 1. Like
+    `bottleneck_units`, refuses a width over `MAX_EXPANSION` (64) times the
+    channels.
     """
-    if units is not None:
-        return units
-    return make_divisible(channels / ratio, divisor, round_limit=0.0)
+    if units is None:
+        width = make_divisible(channels / check_ratio(ratio), divisor, round_limit=0.0)
+    else:
+        width = units
+    return check_width(width, channels, units, divisor)
 
 
 def pad_spatial(x, padding: int, data_format: str, value: float = 0.0):

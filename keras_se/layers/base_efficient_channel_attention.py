@@ -46,6 +46,16 @@ def eca_kernel_size(channels: int, gamma: float = 2.0, beta: float = 1.0) -> int
     return max(t if t % 2 else t + 1, 3)
 
 
+def max_eca_kernel_size(channels: int) -> int:
+    """The widest ECA kernel for `channels` channels: `2 * channels - 1`, at least 3.
+
+    Centred on the first channel, such a kernel reaches the last one; a
+    wider one only adds steps that see padding. 3 is always allowed, as
+    timm's adaptive size never goes below it.
+    """
+    return max(2 * channels - 1, 3)
+
+
 class BaseEfficientChannelAttention(BaseChannelGate):
     """Efficient Channel Attention over `rank` spatial axes.
 
@@ -94,9 +104,7 @@ class BaseEfficientChannelAttention(BaseChannelGate):
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
-        self.resolved_kernel_size = self.kernel_size or eca_kernel_size(
-            channels, self.gamma, self.beta
-        )
+        self.resolved_kernel_size = self._checked_kernel_size(channels, input_shape)
         half = (self.resolved_kernel_size - 1) // 2
         # The squeezed vector is a 1-channel sequence of `channels` steps, so
         # the step is a channels-last Conv1D whatever the layer's data_format.
@@ -116,6 +124,25 @@ class BaseEfficientChannelAttention(BaseChannelGate):
         )
         padded = channels if self._wrap is None else len(self._wrap)
         self.conv.build((None, padded, 1))
+
+    def _checked_kernel_size(self, channels, input_shape) -> int:
+        """The kernel size, at most `max_eca_kernel_size(channels)`."""
+        size = self.kernel_size or eca_kernel_size(channels, self.gamma, self.beta)
+        limit = max_eca_kernel_size(channels)
+        if size <= limit:
+            return size
+        if self.kernel_size is None:
+            received = f"gamma={self.gamma!r}, beta={self.beta!r}"
+            what = f"`gamma` and `beta` give an adaptive kernel size of {size}"
+        else:
+            received = f"kernel_size={size!r}"
+            what = f"`kernel_size` is {size}"
+        raise ValueError(
+            f"{what}, wider than the {channels} channels allow: the kernel may "
+            f"span at most 2 * channels - 1 = {limit} channels (3 always "
+            "works); every step past that sees only padding. Received: "
+            f"{received}, input_shape={tuple(input_shape)}"
+        )
 
     def initialize_as_identity(self) -> None:
         """Zeroes the convolution, so that the block starts as the identity.

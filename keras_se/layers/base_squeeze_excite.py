@@ -11,11 +11,14 @@ from keras_se._validation import (
     check_choice,
     check_fraction,
     check_positive_int,
-    check_positive_number,
     get_keras_object,
 )
 from keras_se.layers.base_attention import BaseChannelGate
-from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT, bottleneck_units
+from keras_se.layers.bottleneck import (
+    DEFAULT_ROUND_LIMIT,
+    bottleneck_units,
+    check_ratio,
+)
 from keras_se.layers.squeeze import spatial_max, spatial_mean
 
 SQUEEZES = ("avg", "max")
@@ -51,7 +54,7 @@ class BaseSqueezeExcite(BaseChannelGate):
         bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
-        check_positive_number("ratio", ratio)
+        check_ratio(ratio)
         # Stored as passed: an int ratio stays an int in the config.
         self.ratio = ratio
         self.units = check_positive_int("units", units, allow_none=True)

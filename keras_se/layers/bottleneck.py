@@ -3,8 +3,57 @@
 from __future__ import annotations
 
 import math
+from typing import Any
+
+from keras_se._validation import check_positive_number
 
 DEFAULT_ROUND_LIMIT = 0.9
+# The widest bottleneck a block may have, in multiples of its input's
+# channels. SE blocks narrow their input (r = 16) or widen it a few times at
+# most; a width past this is a typo (`ratio=1e-9`, `units=10**10`) that
+# would try to allocate billions of weights.
+MAX_EXPANSION = 64
+
+
+def check_ratio(ratio: Any) -> float:
+    """Returns `ratio` if it is a number of at least `1 / MAX_EXPANSION`.
+
+    Checked before any division, so that a ratio such as 1e-320 fails with
+    this message rather than overflowing.
+
+    Raises:
+        ValueError: for a non-number, a ratio that is not positive and
+            finite, or one below `1 / MAX_EXPANSION`.
+    """
+    check_positive_number("ratio", ratio)
+    if ratio < 1 / MAX_EXPANSION:
+        raise ValueError(
+            f"`ratio` must be at least 1/{MAX_EXPANSION}: the bottleneck is "
+            f"`channels / ratio` wide, at most {MAX_EXPANSION} times the "
+            f"channels. Received: ratio={ratio!r}"
+        )
+    return ratio
+
+
+def check_width(width: int, channels: int, units: int | None, divisor: int) -> int:
+    """Returns `width` if it is at most `MAX_EXPANSION` times `channels`.
+
+    The message names what made the width: `units` when given, else
+    `divisor` (a ratio of at least `1 / MAX_EXPANSION` only goes past the
+    limit through the rounding to a multiple of `divisor`).
+
+    Raises:
+        ValueError: if the bottleneck would be wider.
+    """
+    limit = MAX_EXPANSION * channels
+    if width <= limit:
+        return width
+    name, value = ("units", units) if units is not None else ("divisor", divisor)
+    raise ValueError(
+        f"`{name}` gives a bottleneck of {width} units for an input of "
+        f"{channels} channels; it may be at most {MAX_EXPANSION} times the "
+        f"channels ({limit} units). Received: {name}={value!r}"
+    )
 
 
 def make_divisible(
@@ -71,7 +120,7 @@ def bottleneck_units(
             rounding (1e-9, relative) of an integer counts as that integer,
             so 3 channels with `ratio=0.1` give 30 units, not 29.
         units: an absolute width; when given it overrides `ratio` and is
-            used as is.
+            used as is (at most `MAX_EXPANSION` times `channels`).
         divisor: with `divisor=1` the width is `floor(channels / ratio)`,
             the paper's `C / r` (`channels // ratio` for an int `ratio`),
             and at least 1: a block never has a 0-wide bottleneck (e.g. 8
@@ -90,6 +139,11 @@ def bottleneck_units(
     Returns:
         The bottleneck width, a positive integer.
 
+    Raises:
+        ValueError: if `ratio` is below `1 / MAX_EXPANSION` (1/64), or the
+            width is more than `MAX_EXPANSION` times `channels`: a wider
+            bottleneck cannot be meant.
+
     Example:
 
     >>> keras_se.layers.bottleneck_units(36, 4, divisor=8)
@@ -97,8 +151,18 @@ def bottleneck_units(
     >>> keras_se.layers.bottleneck_units(36, 4, divisor=8, round_limit=0.0)
     8
     """
+    return check_width(
+        _bottleneck_width(channels, ratio, units, divisor, round_limit),
+        channels,
+        units,
+        divisor,
+    )
+
+
+def _bottleneck_width(channels, ratio, units, divisor, round_limit) -> int:
     if units is not None:
         return units
+    check_ratio(ratio)
     if divisor == 1 and isinstance(ratio, int):
         return max(1, channels // ratio)
     width = channels / ratio

@@ -9,7 +9,6 @@ from keras import ops
 
 from keras_se._validation import (
     check_positive_int,
-    check_positive_number,
     get_keras_object,
 )
 from keras_se.layers._attention_parts import (
@@ -18,6 +17,10 @@ from keras_se.layers._attention_parts import (
     timm_units,
 )
 from keras_se.layers.base_attention import BaseAttention
+from keras_se.layers.bottleneck import check_ratio
+
+# timm's `CbamModule` default, allowed on any map.
+DEFAULT_SPATIAL_KERNEL_SIZE = 7
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
@@ -41,10 +44,16 @@ class CBAM2D(BaseAttention):
             `divisor` (halves up) and at least `divisor`, as timm rounds.
             Defaults to 16.
         units: positive int or `None`, an absolute width that overrides
-            `ratio`. Defaults to `None`.
+            `ratio`. The width is at most 64 times the input's
+            channels (so `ratio` is at least 1/64); a wider one raises a
+            `ValueError` when the layer is built.
+            Defaults to `None`.
         divisor: positive int, the width is a multiple of it. Defaults to 1.
         spatial_kernel_size: positive odd int, the window of the spatial
-            convolution. Defaults to 7.
+            convolution. At most `2 * max(height, width) - 1` on a map of
+            known size (7 is always allowed): a wider window sees only
+            padding past the map, and raises a `ValueError` when the layer
+            is built. Defaults to 7.
         activation: the MLP's activation, any Keras activation.
             Defaults to `"relu"`.
         gate: the gate of both attentions, one of `keras_se.layers.GATES`.
@@ -87,7 +96,7 @@ class CBAM2D(BaseAttention):
         ratio: float = 16,
         units: int | None = None,
         divisor: int = 1,
-        spatial_kernel_size: int = 7,
+        spatial_kernel_size: int = DEFAULT_SPATIAL_KERNEL_SIZE,
         activation: str | Callable | None = "relu",
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
@@ -97,7 +106,7 @@ class CBAM2D(BaseAttention):
         kernel_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
-        check_positive_number("ratio", ratio)
+        check_ratio(ratio)
         self.ratio = ratio
         self.units = check_positive_int("units", units, allow_none=True)
         self.divisor = check_positive_int("divisor", divisor)
@@ -125,6 +134,7 @@ class CBAM2D(BaseAttention):
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
+        self._check_spatial_kernel_size(input_shape)
         self.mlp_units = timm_units(channels, self.ratio, self.units, self.divisor)
         self.reduce = self._dense(self.mlp_units, self.activation, "reduce", 0)
         self.expand = self._dense(channels, None, "expand", 1)
@@ -153,6 +163,22 @@ class CBAM2D(BaseAttention):
         height, width = (input_shape[axis] for axis in self.spatial_axes)
         self.spatial_conv.build((None, height, width, 2))
         self.spatial_norm.build((None, height, width, 1))
+
+    def _check_spatial_kernel_size(self, input_shape) -> None:
+        sizes = [input_shape[axis] for axis in self.spatial_axes]
+        if None in sizes:
+            return
+        limit = max(2 * max(sizes) - 1, DEFAULT_SPATIAL_KERNEL_SIZE)
+        if self.spatial_kernel_size > limit:
+            raise ValueError(
+                f"`spatial_kernel_size` must be at most {limit} for a "
+                f"{sizes[0]}x{sizes[1]} map: 2 * max(height, width) - 1, the "
+                "window that, centred on a corner, reaches the far side "
+                f"({DEFAULT_SPATIAL_KERNEL_SIZE} always works); every position "
+                "past that sees only padding. Received: "
+                f"spatial_kernel_size={self.spatial_kernel_size!r}, "
+                f"input_shape={tuple(input_shape)}"
+            )
 
     def _dense(self, units, activation, name, seed_offset):
         return keras.layers.Dense(

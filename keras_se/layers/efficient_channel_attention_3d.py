@@ -28,7 +28,10 @@ class EfficientChannelAttention3D(BaseEfficientChannelAttention):
             `keras_se.layers.eca_kernel_size`: timm's rule
             `t = int(abs(log2(channels) + beta) / gamma)`, `t` if odd else
             `t + 1`, at least 3: 3 below 128 channels, 5 from 128 to 2047,
-            7 from 2048 to 32767. Defaults to `None`.
+            7 from 2048 to 32767. At most `2 * channels - 1` (a wider
+            kernel sees only padding past both ends; 3 is always allowed):
+            a wider one raises a `ValueError` when the layer is built.
+            Defaults to `None`.
         gamma: positive number, `gamma` of the adaptive size. Defaults to 2.
         beta: number, `b` of the adaptive size. Defaults to 1.
         padding: how the convolution sees past the first and last channel:

@@ -11,7 +11,6 @@ from keras import ops
 from keras_se._validation import (
     check_bool,
     check_positive_int,
-    check_positive_number,
     get_keras_object,
 )
 from keras_se.layers._attention_parts import (
@@ -24,6 +23,7 @@ from keras_se.layers._attention_parts import (
     torch_max_pool,
 )
 from keras_se.layers.base_attention import BaseAttention
+from keras_se.layers.bottleneck import check_ratio
 from keras_se.layers.weight_arguments import fresh_initializer
 
 
@@ -52,8 +52,13 @@ class GatherExcite2D(BaseAttention):
     nothing to zero, and raises.
 
     Args:
-        extent: 0 (global) or a power of two, the gather's stride.
-            Defaults to 0.
+        extent: 0 (global) or a power of two, the gather's stride. An
+            extent at least the map's height and width is a global gather,
+            as in timm, whose pool then has one window that holds the whole
+            map (padding left out of the average): the parameter-free
+            gather takes the spatial mean (and maximum), and the gate is
+            one value per channel. With `extra_params=True` the
+            convolutions run down to a 1x1 map likewise. Defaults to 0.
         extra_params: whether a strided gather has weights (GE-θ). Needs
             `extent > 0` (timm's global gather with weights is a depthwise
             convolution with "same" padding, no global gather).
@@ -64,7 +69,10 @@ class GatherExcite2D(BaseAttention):
             `channels / ratio` units, rounded to the nearest multiple of
             `divisor` (halves up) and at least `divisor`. Defaults to 16.
         units: positive int or `None`, an absolute width that overrides
-            `ratio`. Defaults to `None`.
+            `ratio`. The width is at most 64 times the input's
+            channels (so `ratio` is at least 1/64); a wider one raises a
+            `ValueError` when the layer is built.
+            Defaults to `None`.
         divisor: positive int, the width is a multiple of it. Defaults to 1.
         add_maxpool: whether the parameter-free gather averages its mean with
             the maximum over the same window (timm's experimental option).
@@ -142,7 +150,7 @@ class GatherExcite2D(BaseAttention):
                 "more. Received: extra_params=True, extent=0"
             )
         self.use_mlp = check_bool("use_mlp", use_mlp)
-        check_positive_number("ratio", ratio)
+        check_ratio(ratio)
         self.ratio = ratio
         self.units = check_positive_int("units", units, allow_none=True)
         self.divisor = check_positive_int("divisor", divisor)
@@ -245,11 +253,22 @@ class GatherExcite2D(BaseAttention):
             norm = self.gather_norms[-1]
             self._zero([norm.gamma, norm.beta])
 
+    def _covers_map(self, inputs) -> bool:
+        """Whether one window of the parameter-free strided gather spans the map.
+
+        timm's pool then has a single output position whose window, padding
+        left out, holds every position: the global mean (and maximum).
+        """
+        sizes = [inputs.shape[axis] for axis in self.spatial_axes]
+        return None not in sizes and max(sizes) <= self.extent
+
     def _gather(self, inputs, training):
-        if self.extent == 0:
-            gathered = ops.mean(inputs, axis=self.spatial_axes)
+        if self.extent == 0 or (not self.extra_params and self._covers_map(inputs)):
+            # A strided gather keeps its 1x1 map, which the resize spreads.
+            keepdims = self.extent > 0
+            gathered = ops.mean(inputs, axis=self.spatial_axes, keepdims=keepdims)
             if self.add_maxpool:
-                maximum = ops.max(inputs, axis=self.spatial_axes)
+                maximum = ops.max(inputs, axis=self.spatial_axes, keepdims=keepdims)
                 gathered = 0.5 * gathered + 0.5 * maximum
             return gathered
         if self.extra_params:

@@ -11,11 +11,11 @@ from keras_se._validation import (
     check_bool,
     check_choice,
     check_positive_int,
-    check_positive_number,
     get_keras_object,
 )
 from keras_se.layers._attention_parts import timm_units
 from keras_se.layers.base_attention import BaseAttention
+from keras_se.layers.bottleneck import check_ratio
 from keras_se.layers.squeeze import accumulation_dtype
 
 # How the transformed context meets the input: timm's `fuse_scale` (its
@@ -47,7 +47,10 @@ class GlobalContext2D(BaseAttention):
             `divisor` (halves up) and at least `divisor`, as timm rounds.
             Defaults to 8 (timm's `rd_ratio=1/8`).
         units: positive int or `None`, an absolute width that overrides
-            `ratio`. Defaults to `None`.
+            `ratio`. The width is at most 64 times the input's
+            channels (so `ratio` is at least 1/64); a wider one raises a
+            `ValueError` when the layer is built.
+            Defaults to `None`.
         divisor: positive int, the width is a multiple of it. Defaults to 1.
         fusion: `"scale"`, `"add"` or `"both"`. Defaults to `"scale"`.
         use_attention: whether the context is attention-pooled (`True`) or
@@ -110,7 +113,7 @@ class GlobalContext2D(BaseAttention):
         bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
-        check_positive_number("ratio", ratio)
+        check_ratio(ratio)
         self.ratio = ratio
         self.units = check_positive_int("units", units, allow_none=True)
         self.divisor = check_positive_int("divisor", divisor)

@@ -27,7 +27,10 @@ class SqueezeExcite1D(BaseSqueezeExcite):
             for an int. A float is allowed: `ratio=0.5` doubles the width.
             Defaults to 16.
         units: positive int or `None`, an absolute bottleneck width that
-            overrides `ratio`. Defaults to `None`.
+            overrides `ratio`. The width is at most 64 times the input's
+            channels (so `ratio` is at least 1/64); a wider one raises a
+            `ValueError` when the layer is built.
+            Defaults to `None`.
         divisor: positive int. With `divisor > 1` the width
             `v = channels / ratio` is rounded by
             `keras_se.layers.make_divisible`: the multiple of `divisor`

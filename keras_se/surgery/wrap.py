@@ -11,8 +11,8 @@ import keras
 from keras_se._validation import (
     check_choice,
     check_positive_int,
-    check_positive_number,
 )
+from keras_se.layers.bottleneck import check_ratio
 from keras_se.surgery.blocks import BlockFactory
 from keras_se.surgery.checks import (
     check_data_formats,
@@ -143,7 +143,10 @@ def wrap_with_se(
             negative ones count from the end (`stages=[-1]`, the last stage);
             `None` keeps all.
         units: an absolute bottleneck width for every block (overrides
-            `ratio`).
+            `ratio`). A block's width is at most 64 times the channels of
+            the map it gates, and `ratio` at least 1/64: a wider block, or
+            an ECA or CBAM window wider than its map allows, raises before
+            any cloning.
         divisor: rounds the bottleneck width; see `SqueezeExcite2D`.
             `None`: the attention's default.
         gate: the gate of the new blocks; with `identity_init=True`,
@@ -191,7 +194,7 @@ def wrap_with_se(
     check_model(model)
     task, model = split_task(model)  # a KerasHub task: its backbone
     if ratio is not None:
-        check_positive_number("ratio", ratio)
+        check_ratio(ratio)
     check_positive_int("units", units, allow_none=True)
     check_positive_int("divisor", divisor, allow_none=True)
     check_choice("position", position, POSITIONS)
