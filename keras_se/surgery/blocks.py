@@ -17,10 +17,6 @@ from keras_se._validation import check_choice
 from keras_se.layers.attention import ATTENTIONS
 from keras_se.layers.gates import GATES, IDENTITY_GATES
 
-# A feature map the probe block is built on: small, and large enough for
-# every strided gather of the family (GatherExcite's extent 8).
-_PROBE_SIDE = 16
-
 
 class BlockFactory:
     """Makes the blocks of one surgery: one attention class, one set of arguments.
@@ -39,7 +35,8 @@ class BlockFactory:
     Raises:
         ValueError: for an unknown attention, an argument it does not take,
             a gate that cannot start as the identity, or arguments its
-            constructor rejects (its own message).
+            constructor rejects (its own message); `check_maps` for what
+            depends on the maps.
     """
 
     def __init__(
@@ -86,9 +83,10 @@ class BlockFactory:
                 )
             check_choice("gate", self.gate, allowed)
         self.kwargs = kwargs
-        # The user's, if any: the constructor checks it (in the probe below).
+        # The user's, if any: the constructor checks it.
         self.data_format = kwargs.get("data_format")
-        self._probe()
+        # The constructor checks what needs no map; `check_maps` the rest.
+        self.make("probe")
 
     def make(
         self, name: str, dtype: Any = None, data_format: str | None = None
@@ -104,16 +102,35 @@ class BlockFactory:
         gate_scale = 2.0 if self.identity_init else 1.0
         return self.layer_class(**kwargs, gate_scale=gate_scale, dtype=dtype, name=name)
 
-    def _probe(self) -> None:
-        # The constructor validates the arguments; building a small copy and
-        # starting it as the identity catches what only those steps can
-        # (a block with no weight to start from), before any cloning.
-        block = self.make("probe")
-        if not self.identity_init:
-            return
-        shape = [1, _PROBE_SIDE, _PROBE_SIDE, _PROBE_SIDE]
-        block.build(tuple(shape))
-        block.initialize_as_identity()
+    def check_maps(self, maps) -> None:
+        """Builds a probe block on each distinct map the blocks will gate.
+
+        Building checks what depends on the map (a bottleneck at most 64
+        times its channels, an ECA kernel or CBAM window no wider than it
+        allows) on the map it concerns, and starting it as the identity
+        catches a block with no weight to start from: all before any cloning.
+
+        Args:
+            maps: `(shape, data_format, where)` of each planned site; a
+                `None` shape (unknown) is left to the cloning.
+
+        Raises:
+            ValueError: the block's own message, with the site it concerns.
+        """
+        seen = set()
+        for shape, data_format, where in maps:
+            if shape is None or (shape, data_format) in seen:
+                continue
+            seen.add((shape, data_format))
+            block = self.make("probe", data_format=data_format)
+            try:
+                block.build(shape)
+                if self.identity_init:
+                    block.initialize_as_identity()
+            except ValueError as error:
+                raise ValueError(
+                    f"{error} (the block {where}, on a map of shape {shape})"
+                ) from error
 
 
 def _default(parameters, name: str) -> Any:

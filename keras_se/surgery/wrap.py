@@ -227,6 +227,11 @@ def wrap_with_se(
         blocks.data_format,
         [site for sites in options.plans.values() for site in sites],
     )
+    blocks.check_maps(
+        (options.graphs[key].shape(site.tensor), site.data_format, site.where)
+        for key, sites in options.plans.items()
+        for site in sites
+    )
     wrapped = _wrap(model, options)
     if task is not None:
         wrapped = rebuild_task(task, wrapped)

@@ -13,6 +13,7 @@ from tests.conftest import random_inputs
 from tests.surgery.helpers import (
     application,
     assert_original_weights_kept,
+    attention_blocks,
     max_abs_difference,
     se_blocks,
 )
@@ -261,3 +262,64 @@ def test_unbuilt_sequential_is_refused_clearly():
 def test_bad_arguments_fail_before_any_work(kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_se.wrap_with_se(small_cnn(), **kwargs)
+
+
+def one_conv(channels, side):
+    inputs = keras.Input((side, side, 3))
+    return keras.Model(inputs, keras.layers.Conv2D(channels, 1, name="conv")(inputs))
+
+
+@pytest.mark.parametrize(
+    "attention, kwargs, channels, side",
+    [
+        # Each is past the limit of a 16-channel, 16x16 map, within this one's.
+        ("se", {"units": 2048}, 128, 2),
+        ("ge", {"units": 2048}, 128, 2),
+        ("eca", {"attention_kwargs": {"kernel_size": 63}}, 128, 2),
+        ("cbam", {"attention_kwargs": {"spatial_kernel_size": 33}}, 2, 32),
+    ],
+)
+def test_limits_that_depend_on_the_map_are_checked_on_each_sites_map(
+    attention, kwargs, channels, side
+):
+    wrapped = keras_se.wrap_with_se(
+        one_conv(channels, side), attention=attention, placement="conv", **kwargs
+    )
+    assert len(attention_blocks(wrapped)) == 1
+
+
+@pytest.mark.parametrize(
+    "attention, kwargs, message",
+    [
+        (
+            "se",
+            {"units": 10**10},
+            r"`units` gives a bottleneck of 10000000000 units for an input of 8 "
+            r"channels.*\(512 units\)\. Received: units=10000000000 "
+            r"\(the block after conv, on a map of shape \(None, 4, 4, 8\)\)",
+        ),
+        ("gc", {"units": 513}, r"`units` gives a bottleneck of 513 units.*after conv"),
+        ("se", {"divisor": 1024}, r"`divisor` gives a bottleneck of 1024 units"),
+        (
+            "eca",
+            {"attention_kwargs": {"kernel_size": 17}},
+            r"`kernel_size` is 17.*2 \* channels - 1 = 15.*Received: kernel_size=17",
+        ),
+        (
+            "cbam",
+            {"attention_kwargs": {"spatial_kernel_size": 9}},
+            r"`spatial_kernel_size` must be at most 7 for a 4x4 map.*"
+            r"Received: spatial_kernel_size=9",
+        ),
+    ],
+)
+def test_limits_that_depend_on_the_map_fail_before_cloning(
+    attention, kwargs, message, monkeypatch
+):
+    def no_cloning(*args, **kwargs):
+        raise AssertionError("the model was cloned before the check")
+
+    model = one_conv(8, 4)
+    monkeypatch.setattr(keras.models, "clone_model", no_cloning)
+    with pytest.raises(ValueError, match=message):
+        keras_se.wrap_with_se(model, attention=attention, placement="conv", **kwargs)
