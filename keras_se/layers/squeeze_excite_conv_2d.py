@@ -161,8 +161,10 @@ class SqueezeExciteConv2D(QuantizableSublayers, keras.layers.Layer):
                 f"equal the input's channel count ({channels}). Received: "
                 f"filters={self.filters}, input_shape={tuple(input_shape)}"
             )
-        self.conv.build(input_shape)
+        # The SE block first: its checks (a bottleneck at most 64 times the
+        # channels) come before any weight is made.
         self.se.build(self.conv.compute_output_shape(input_shape))
+        self.conv.build(input_shape)
 
     def call(self, inputs):
         outputs = self.se(self.conv(inputs))
