@@ -76,6 +76,35 @@ def test_global_gather_is_squeeze_excite_with_timm_rounding():
     np.testing.assert_allclose(output(layer, x), output(se, x), atol=1e-6)
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("add_maxpool", [False, True])
+@pytest.mark.parametrize("extent", [8, 64])
+def test_extent_that_covers_the_map_is_the_global_gather(
+    extent, add_maxpool, data_format
+):
+    """timm's pool then has one window holding the whole map: its mean (and max)."""
+    x = inputs(data_format, (2, 6, 5, 8))
+    kwargs = {"add_maxpool": add_maxpool, "ratio": 2, "data_format": data_format}
+    wide = randomized(keras_se.GatherExcite2D(extent=extent, **kwargs), x)
+    gate = ops.convert_to_numpy(wide.excitation(x))
+    assert gate.shape == (
+        (2, 1, 1, 8) if data_format == "channels_last" else (2, 8, 1, 1)
+    )
+    global_gather = keras_se.GatherExcite2D(extent=0, **kwargs)
+    global_gather.build(x.shape)
+    global_gather.set_weights(wide.get_weights())
+    np.testing.assert_allclose(output(wide, x), output(global_gather, x), atol=1e-6)
+
+
+@pytest.mark.parametrize("config", [{}, {"extra_params": True}], ids=str)
+def test_extent_that_covers_the_map_matches_timm(config):
+    reference = timm_reference()
+    x = inputs("channels_last", (2, 6, 5, 8))
+    layer = randomized(keras_se.GatherExcite2D(extent=64, **config), x)
+    expected = reference.run(reference.GatherExcite(layer), x, "channels_last")
+    np.testing.assert_allclose(output(layer, x), expected, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize(
     "channels, kwargs, expected",
     [
