@@ -90,6 +90,30 @@ class GlobalContext2D(BaseAttention):
             Networks and Beyond, ICCVW 2019](https://arxiv.org/abs/1904.11492)
     """
 
+    attention_kind = "gc"
+    own_arguments = (
+        "ratio",
+        "units",
+        "divisor",
+        "fusion",
+        "use_attention",
+        "activation",
+    )
+
+    @property
+    def has_channel_gate(self) -> bool:
+        # The "add" fusion has no gate.
+        return "scale" in self.fusions
+
+    def channel_gate(self, inputs, mask=None):
+        if not self.has_channel_gate:
+            return super().channel_gate(inputs, mask)
+        return self.excitation(inputs)
+
+    @property
+    def bottleneck_width(self) -> int | None:
+        return self.transform_units if self.built else None
+
     def __init__(
         self,
         ratio: float = 8,
