@@ -57,14 +57,18 @@ class AttentionInterface:
     def channel_gate(self, inputs, mask=None):
         """The layer's gate on `inputs`, shape `(batch, channels)`.
 
+        The default reads the layer's `excitation(inputs)`.
+
         Raises:
             ValueError: if the layer has no per-channel gate
                 (`has_channel_gate` is False).
         """
-        raise ValueError(
-            f"`{type(self).__name__}` {self.name!r} has no per-channel gate "
-            "(`has_channel_gate` is False)."
-        )
+        if not self.has_channel_gate:
+            raise ValueError(
+                f"`{type(self).__name__}` {self.name!r} has no per-channel gate "
+                "(`has_channel_gate` is False)."
+            )
+        return self.excitation(inputs)
 
     @property
     def bottleneck_width(self) -> int | None:

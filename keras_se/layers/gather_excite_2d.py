@@ -124,11 +124,6 @@ class GatherExcite2D(BaseAttention):
         # A strided gather has one gate per region and channel.
         return self.extent == 0
 
-    def channel_gate(self, inputs, mask=None):
-        if not self.has_channel_gate:
-            return super().channel_gate(inputs, mask)
-        return self.excitation(inputs)
-
     @property
     def bottleneck_width(self) -> int | None:
         # The MLP width is computed even when there is no MLP.

@@ -105,11 +105,6 @@ class GlobalContext2D(BaseAttention):
         # The "add" fusion has no gate.
         return "scale" in self.fusions
 
-    def channel_gate(self, inputs, mask=None):
-        if not self.has_channel_gate:
-            return super().channel_gate(inputs, mask)
-        return self.excitation(inputs)
-
     @property
     def bottleneck_width(self) -> int | None:
         return self.transform_units if self.built else None

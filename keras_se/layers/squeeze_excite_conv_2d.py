@@ -90,13 +90,7 @@ class SqueezeExciteConv2D(AttentionInterface, QuantizableSublayers, keras.layers
         "filters",
         "kernel_size",
         "residual",
-        "ratio",
-        "units",
-        "divisor",
-        "round_limit",
-        "activation",
-        "squeeze",
-        "use_bias",
+        *SqueezeExcite2D.own_arguments,
     )
     has_channel_gate = True
 
