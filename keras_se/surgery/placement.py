@@ -8,7 +8,9 @@ from dataclasses import dataclass, replace
 
 import keras
 
-from keras_se.surgery.graph import CONV_CLASSES, ModelGraph, TensorRef
+from keras_se.surgery.graph import ModelGraph
+from keras_se.surgery.keras_layers import CONV_CLASSES
+from keras_se.surgery.model_config import TensorRef
 
 PLACEMENTS = ("auto", "residual", "stage_end", "conv")
 POSITIONS = ("standard", "pre", "post", "identity")
@@ -52,9 +54,16 @@ def plan_sites(
     whether the whole model, nested models included, has residual merges:
     then a nested part without merges (ConvNeXt's stem and downsampling
     blocks) gets no `"stage_end"` blocks of its own.
+
+    With `skip_existing_se`, a site that already holds an attention of any
+    kind gets none (the family rule, `ModelGraph.unit_holds_attention`,
+    `feeds_attention`, `next_to_attention`).
     """
     if callable(placement) or not isinstance(placement, str):
-        return _stages(graph, _chosen_sites(graph, placement, layers_by_name))
+        chosen = _chosen_sites(graph, placement, layers_by_name)
+        if skip_existing_se:
+            chosen = [s for s in chosen if not graph.next_to_attention(s.tensor)]
+        return _stages(graph, chosen)
     merges = list(graph.residual_merges())
     if placement == "residual":
         sites = _residual_sites(graph, merges, position, skip_existing_se)
@@ -71,9 +80,11 @@ def _residual_sites(graph, merges, position, skip_existing_se):
     sites = []
     for merge, residual_at, shortcut_at in merges:
         residual, shortcut = merge.inputs[residual_at], merge.inputs[shortcut_at]
-        start = graph.block_input(residual, shortcut)
-        if skip_existing_se and graph.branch_has_se(start, residual):
+        if skip_existing_se and graph.unit_holds_attention(
+            merge, residual_at, shortcut_at
+        ):
             continue
+        start = graph.block_input(residual, shortcut)
         anchor = _base_name(merge.layer)
         if position == "standard":
             sites.append(
@@ -137,7 +148,7 @@ def _conv_sites(graph, skip_existing_se):
         if not graph.is_feature_map(call.output) or call.output in graph.pooled:
             continue
         end = graph.unit_end(call.output)
-        if skip_existing_se and graph.feeds_existing_se(end):
+        if skip_existing_se and graph.feeds_attention(end):
             continue
         layer = end[0]
         where = f"after {call.layer}" + (f" -> {layer}" if layer != call.layer else "")
@@ -155,7 +166,7 @@ def _stage_end_sites(graph, merges, skip_existing_se):
         last_of_stage[graph.spatial(tensor)] = tensor
     sites = []
     for tensor in last_of_stage.values():
-        if skip_existing_se and graph.feeds_existing_se(tensor):
+        if skip_existing_se and graph.feeds_attention(tensor):
             continue
         sites.append(
             Site(

@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_se._optional import import_optional
 from keras_se._validation import check_choice, check_positive_int
-from keras_se.surgery.graph import CONV_LAYERS
+from keras_se.surgery.keras_layers import CONV_LAYERS
 from keras_se.viz._graph import (
     check_graph_model,
     inline,
