@@ -114,11 +114,6 @@ def layer_calls(model: keras.Model) -> list[tuple[object, tuple, object]]:
     return calls
 
 
-def is_attention_layer(layer) -> bool:
-    """Whether `layer` is an SE or other keras_se attention block, of any kind."""
-    return is_attention(layer)
-
-
 def is_se_layer(layer) -> bool:
     """Whether `layer` is an attention block with per-channel gates to read.
 
@@ -127,7 +122,7 @@ def is_se_layer(layer) -> bool:
     one gate per sample and channel, and so has GlobalContext2D with a
     `"scale"` fusion: the layer says so (`has_channel_gate`). A strided
     Gather-Excite has one per region and channel, and an add-only
-    GlobalContext2D none: they are attention blocks (`is_attention_layer`)
+    GlobalContext2D none: they are attention blocks (`keras_se.layers.is_attention`)
     without gates here.
     """
     return is_attention(layer) and layer.has_channel_gate

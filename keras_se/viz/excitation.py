@@ -18,11 +18,11 @@ import keras
 import numpy as np
 
 from keras_se._validation import check_positive_int
+from keras_se.layers.attention import is_attention
 from keras_se.viz._graph import (
     channel_gates,
     check_graph_model,
     inline,
-    is_attention_layer,
     is_se_layer,
 )
 
@@ -118,7 +118,7 @@ def _build(model, include_outputs):
             name = layer.name if number == 1 else f"{layer.name}:{number}"
             blocks.append((name, float(layer.gate_scale)))
             gates.append(_Gates(layer, name=f"{layer.name}_gates_{number}")(args[0]))
-        elif is_attention_layer(layer):
+        elif is_attention(layer):
             without.append(f"{type(layer).__name__} {layer.name!r}")
         return outputs
 
