@@ -70,7 +70,7 @@ def resolve_stages(stages, count: int) -> set[int]:
 def check_data_formats(requested: str | None, sites) -> None:
     """Raises if a `data_format` given in `attention_kwargs` is not a site's.
 
-    `sites` are the planned `Site`s, each with the data format of the map
+    `sites` are the planned blocks, each with the data format of the map
     it gates; a block on a map must gate that map's channel axis.
     """
     if requested is None:

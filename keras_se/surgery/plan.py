@@ -78,8 +78,10 @@ class WrapPlan:
 
     `placement` is the placement the sites come from (`"auto"` resolved;
     `"layers"` for a list of names or a callable); the other fields are
-    the arguments of `plan_se`. `blocks` are in graph order, the nested
-    models' after their parent's.
+    the arguments of `plan_se`. `arguments` are the constructor arguments
+    every block gets (the attention's defaults for the others); a block's
+    own add the data format of its map. `blocks` are in graph order, the
+    nested models' after their parent's.
     """
 
     model: str

@@ -177,7 +177,7 @@ def wrap_with_se(
     if not plan.blocks:
         warnings.warn(
             f"wrap_with_se inserted no {attention!r} block into '{plan.model}' "
-            f"(placement={placement!r}, position={position!r}, "
+            f"(placement={plan.placement!r}, position={position!r}, "
             f"stages={plan.stages}, skip_existing_se={skip_existing_se}). If its "
             "units already hold attention blocks, pass skip_existing_se=False "
             "to add more anyway.",

@@ -86,9 +86,35 @@ def records(plan: WrapPlan) -> list[list]:
     return [[values[field](block) for field in FIELDS] for block in plan.blocks]
 
 
+NAME_FIELDS = {"model", "layer", "anchor", "tensor"}
+
+
 def without_name_counters(rows: list[list]) -> list[list]:
-    # Keras numbers the default model names of a process (`functional_5`).
-    return [[re.sub(r"_\d+$", "", row[0]), *row[1:]] for row in rows]
+    """`rows` with the names numbered anew, by first use.
+
+    Keras numbers the default names of a process (`activation`,
+    `activation_46`): they depend on what was built before. Each name
+    becomes its base (without `_<number>`) and its rank among the names of
+    that base, in order of first use.
+    """
+    renamed: dict[str, str] = {}
+    counts: dict[str, int] = {}
+
+    def rename(name: str) -> str:
+        if name not in renamed:
+            base = re.sub(r"_\d+$", "", name)
+            renamed[name] = f"{base}#{counts.get(base, 0)}"
+            counts[base] = counts.get(base, 0) + 1
+        return renamed[name]
+
+    def canonical(field, value):
+        if field not in NAME_FIELDS:
+            return value
+        if field == "tensor":
+            return [rename(value[0]), *value[1:]]
+        return rename(value)
+
+    return [[canonical(f, v) for f, v in zip(FIELDS, row, strict=True)] for row in rows]
 
 
 def assert_same_plans_as_at_main(name):
