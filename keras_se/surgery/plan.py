@@ -8,7 +8,7 @@ along one, and `wrap_with_se` is the two in a row.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -62,7 +62,7 @@ class PlannedBlock:
     format_from: str | None
     stage: int
     attention: str
-    arguments: dict[str, Any] = field(compare=True)
+    arguments: dict[str, Any]
 
     def __str__(self) -> str:
         size = "x".join(str(size) for size in self.spatial)
