@@ -47,9 +47,12 @@ def plan_sites(
     skip_existing_se: bool,
     layers_by_name: dict[str, keras.layers.Layer],
     residual_model: bool,
-) -> list[list[Site]]:
-    """Returns the sites of one (sub)model, grouped by resolution stage.
+    stages: tuple[int, ...] | None = None,
+) -> list[tuple[int, Site]]:
+    """Returns the sites of one (sub)model, each with its resolution stage.
 
+    The stages are numbered from 1 in graph order; `stages` (checked
+    numbers, negative ones from the end) keeps those, `None` all.
     `placement` is resolved already (no `"auto"`). `residual_model` says
     whether the whole model, nested models included, has residual merges:
     then a nested part without merges (ConvNeXt's stem and downsampling
@@ -60,10 +63,10 @@ def plan_sites(
     `feeds_attention`, `next_to_attention`).
     """
     if callable(placement) or not isinstance(placement, str):
-        chosen = _chosen_sites(graph, placement, layers_by_name)
+        sites = _chosen_sites(graph, placement, layers_by_name)
         if skip_existing_se:
-            chosen = [s for s in chosen if not graph.next_to_attention(s.tensor)]
-        return _stages(graph, chosen)
+            sites = [s for s in sites if not graph.next_to_attention(s.tensor)]
+        return _kept(_stages(graph, sites), stages)
     merges = list(graph.residual_merges())
     if placement == "residual":
         sites = _residual_sites(graph, merges, position, skip_existing_se)
@@ -73,7 +76,17 @@ def plan_sites(
         sites = _stage_end_sites(graph, merges, skip_existing_se)
     else:
         sites = []
-    return _stages(graph, sites)
+    return _kept(_stages(graph, sites), stages)
+
+
+def _kept(grouped: list[list[Site]], stages) -> list[tuple[int, Site]]:
+    kept = None if stages is None else resolve_stages(stages, len(grouped))
+    return [
+        (number, site)
+        for number, stage in enumerate(grouped, start=1)
+        if kept is None or number in kept
+        for site in stage
+    ]
 
 
 def _residual_sites(graph, merges, position, skip_existing_se):
@@ -221,6 +234,20 @@ def _stages(graph, sites: list[Site]) -> list[list[Site]]:
         site = replace(site, data_format=data_format, format_from=source)
         stages.setdefault(graph.spatial(site.tensor), []).append(site)
     return list(stages.values())
+
+
+def resolve_stages(stages, count: int) -> set[int]:
+    """Turns negative stage numbers into positive ones; checks the range."""
+    if count == 0:
+        return set()
+    resolved = {stage if stage > 0 else count + 1 + stage for stage in stages}
+    if not all(1 <= stage <= count for stage in resolved):
+        raise ValueError(
+            f"`stages` must be between 1 and {count} (or -{count} and -1): this "
+            f"placement finds {count} resolution stage(s). "
+            f"Received: stages={list(stages)}"
+        )
+    return resolved
 
 
 def _base_name(layer_name: str) -> str:

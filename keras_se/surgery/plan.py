@@ -19,7 +19,6 @@ from keras_se.surgery.checks import (
     check_data_formats,
     check_model,
     check_stages,
-    resolve_stages,
 )
 from keras_se.surgery.formats import channel_axis
 from keras_se.surgery.graph import ModelGraph, all_layers, graphs_of
@@ -168,21 +167,19 @@ def plan_se(
     namer = _Namer(names, factory.attention)
     blocks = []
     for part, graph in graphs:
-        grouped = plan_sites(
+        sites = plan_sites(
             graph,
             placement,
             position,
             bool(skip_existing_se),
             {layer.name: layer for layer in part.layers},
             residual_model,
+            stages,
         )
-        kept = None if stages is None else resolve_stages(stages, len(grouped))
-        for number, stage in enumerate(grouped, start=1):
-            if kept is None or number in kept:
-                blocks += [
-                    _planned(site, part, graph, number, namer, factory)
-                    for site in stage
-                ]
+        blocks += [
+            _planned(site, part, graph, number, namer, factory)
+            for number, site in sites
+        ]
     check_data_formats(factory.data_format, blocks)
     return WrapPlan(
         model=model.name,
