@@ -241,7 +241,9 @@ class ModelGraph:
             return True
         return any(self.is_attention_call(call) for call, _ in self.consumers(tensor))
 
-    def unit_holds_attention(self, merge: Call, residual_at: int, shortcut_at: int):
+    def unit_holds_attention(
+        self, merge: Call, residual_at: int, shortcut_at: int
+    ) -> bool:
         """Whether a residual unit has an attention, wherever `position` put it.
 
         On its residual branch (`"standard"`, `"pre"`, or the unit's own SE
