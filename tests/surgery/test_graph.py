@@ -186,9 +186,7 @@ def test_wrapping_a_keras_hub_backbone_twice_adds_nothing(attention):
 def test_an_existing_se_of_keras_applications_counts_for_every_attention():
     # EfficientNet's units all hold an SE (a map times a pooled gate).
     model = application("EfficientNetB0")
+    assert not any(keras_se.layers.is_attention(layer) for layer in all_layers(model))
     for attention in ATTENTION_NAMES:
         plan = keras_se.plan_se(model, attention=attention, placement="residual")
         assert plan.blocks == ()
-        assert all(
-            not keras_se.layers.is_attention(layer) for layer in all_layers(model)
-        )
