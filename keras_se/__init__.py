@@ -42,7 +42,7 @@ from keras_se.saving import (
     save_model,
     save_weights,
 )
-from keras_se.surgery import describe, wrap_with_se
+from keras_se.surgery import describe, plan_se, wrap_with_se
 
 __all__ = [
     "CBAM2D",
@@ -66,6 +66,7 @@ __all__ = [
     "layers",
     "load_model",
     "load_weights",
+    "plan_se",
     "save_model",
     "save_weights",
     "saving",

@@ -25,6 +25,7 @@ MODULES = sorted(
 # Examples that train, wrap an application or draw: seconds each.
 LARGE_EXAMPLES = {
     "keras_se.demo.training",
+    "keras_se.surgery.plan",
     "keras_se.surgery.wrap",
     "keras_se.viz.explain",
     "keras_se.viz.plots",

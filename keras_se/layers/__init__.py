@@ -1,6 +1,7 @@
 """The keras_se layers."""
 
 from keras_se.layers.attention import ATTENTIONS, get_attention, is_attention
+from keras_se.layers.attention_interface import AttentionInterface
 from keras_se.layers.base_efficient_channel_attention import (
     ECA_PADDINGS,
     eca_kernel_size,
@@ -36,6 +37,7 @@ __all__ = [
     "GATES",
     "IDENTITY_GATES",
     "SQUEEZES",
+    "AttentionInterface",
     "EffectiveSqueezeExcite1D",
     "EffectiveSqueezeExcite2D",
     "EffectiveSqueezeExcite3D",

@@ -7,13 +7,13 @@ block everywhere.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import keras
 
 from keras_se._validation import check_choice
+from keras_se.layers.attention_interface import AttentionInterface
 from keras_se.layers.cbam_2d import CBAM2D
 from keras_se.layers.effective_squeeze_excite_2d import EffectiveSqueezeExcite2D
 from keras_se.layers.efficient_channel_attention_2d import (
@@ -55,12 +55,13 @@ def get_attention(name: str, /, **kwargs: Any) -> keras.layers.Layer:
     return ATTENTIONS[check_choice("attention", name, ATTENTIONS)](**kwargs)
 
 
-def is_attention(layer: keras.layers.Layer) -> bool:
-    """Whether `layer` is an attention block of keras_se (any rank).
+def is_attention(layer) -> bool:
+    """Whether `layer` is an attention block of keras_se (any rank, any kind).
 
-    Every attention layer of the family has `initialize_as_identity`, the
-    method the surgery starts blocks with; `describe` and the tuner use
-    this test to find the blocks of a model.
+    Every attention layer answers `keras_se.layers.AttentionInterface`'s
+    questions (its kind, its arguments, its gate): `describe`, the surgery,
+    the viz tools and the tuner find the blocks of a model with this test,
+    then ask them.
 
     Example:
 
@@ -69,7 +70,7 @@ def is_attention(layer: keras.layers.Layer) -> bool:
     >>> keras_se.layers.is_attention(keras.layers.Dense(4))
     False
     """
-    return callable(getattr(layer, "initialize_as_identity", None))
+    return isinstance(layer, AttentionInterface)
 
 
 def attention_takes(name: str, argument: str) -> bool:
@@ -85,7 +86,7 @@ def attention_takes(name: str, argument: str) -> bool:
     True
     """
     layer_class = ATTENTIONS[check_choice("attention", name, ATTENTIONS)]
-    return argument in inspect.signature(layer_class.__init__).parameters
+    return argument in layer_class.attention_arguments()
 
 
 def check_attentions(attentions: Sequence[str]) -> tuple[str, ...]:

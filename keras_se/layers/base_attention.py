@@ -21,6 +21,7 @@ from keras_se._validation import (
     check_positive_number,
     resolve_data_format,
 )
+from keras_se.layers.attention_interface import AttentionInterface
 from keras_se.layers.gates import GATES, check_identity_start, get_gate
 from keras_se.layers.quantization import QuantizableSublayers
 from keras_se.layers.squeeze import channel_axis, spatial_axes
@@ -31,12 +32,13 @@ from keras_se.layers.weight_arguments import (
 )
 
 
-class BaseAttention(QuantizableSublayers, keras.layers.Layer):
+class BaseAttention(AttentionInterface, QuantizableSublayers, keras.layers.Layer):
     """The base of the attention layers over `rank` spatial axes.
 
     A subclass sets `rank`, checks and stores its own arguments, then calls
     this constructor with the shared ones; its sub-layers quantize with
-    `model.quantize(mode)` and reload quantized.
+    `model.quantize(mode)` and reload quantized. It answers the questions
+    of `AttentionInterface` (its kind, its arguments, its gate).
 
     Args:
         gate: one of `keras_se.layers.GATES`.
@@ -164,8 +166,13 @@ class BaseChannelGate(BaseAttention):
         super().__init__(*args, **kwargs)
         self.supports_masking = True
 
+    has_channel_gate = True
+
     def excitation(self, inputs, mask=None):
         raise NotImplementedError
+
+    def channel_gate(self, inputs, mask=None):
+        return self.excitation(inputs, mask)
 
     def call(self, inputs, mask=None):
         scale = self._per_channel(self.excitation(inputs, mask))

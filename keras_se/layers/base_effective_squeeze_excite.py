@@ -18,6 +18,8 @@ class BaseEffectiveSqueezeExcite(BaseChannelGate):
     """
 
     rank: int = 2
+    attention_kind = "ese"
+    own_arguments = ("add_maxpool",)
 
     def __init__(
         self,

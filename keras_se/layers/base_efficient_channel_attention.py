@@ -15,6 +15,7 @@ from keras_se._validation import (
 )
 from keras_se.layers.base_attention import BaseChannelGate
 from keras_se.layers.squeeze import spatial_mean
+from keras_se.layers.weight_arguments import KERNEL_ARGUMENTS
 
 ECA_PADDINGS = ("zeros", "circular")
 
@@ -64,6 +65,9 @@ class BaseEfficientChannelAttention(BaseChannelGate):
     """
 
     rank: int = 2
+    attention_kind = "eca"
+    own_arguments = ("kernel_size", "gamma", "beta", "padding")
+    weight_argument_names = KERNEL_ARGUMENTS
 
     def __init__(
         self,

@@ -33,6 +33,20 @@ class BaseSqueezeExcite(BaseChannelGate):
     """
 
     rank: int = 2
+    attention_kind = "se"
+    own_arguments = (
+        "ratio",
+        "units",
+        "divisor",
+        "round_limit",
+        "activation",
+        "squeeze",
+        "use_bias",
+    )
+
+    @property
+    def bottleneck_width(self) -> int | None:
+        return self.bottleneck_units if self.built else None
 
     def __init__(
         self,

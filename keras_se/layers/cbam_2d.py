@@ -18,6 +18,7 @@ from keras_se.layers._attention_parts import (
 )
 from keras_se.layers.base_attention import BaseAttention
 from keras_se.layers.bottleneck import check_ratio
+from keras_se.layers.weight_arguments import KERNEL_ARGUMENTS
 
 # timm's `CbamModule` default, allowed on any map.
 DEFAULT_SPATIAL_KERNEL_SIZE = 7
@@ -90,6 +91,18 @@ class CBAM2D(BaseAttention):
         - [Woo et al., CBAM: Convolutional Block Attention Module,
             ECCV 2018](https://arxiv.org/abs/1807.06521)
     """
+
+    attention_kind = "cbam"
+    own_arguments = ("ratio", "units", "divisor", "spatial_kernel_size", "activation")
+    weight_argument_names = KERNEL_ARGUMENTS
+    has_channel_gate = True
+
+    def channel_gate(self, inputs, mask=None):
+        return self.channel_excitation(inputs)
+
+    @property
+    def bottleneck_width(self) -> int | None:
+        return self.mlp_units if self.built else None
 
     def __init__(
         self,

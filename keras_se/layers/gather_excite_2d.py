@@ -115,6 +115,28 @@ class GatherExcite2D(BaseAttention):
             https://arxiv.org/abs/1810.12348)
     """
 
+    attention_kind = "ge"
+    own_arguments = (
+        "extent",
+        "extra_params",
+        "use_mlp",
+        "ratio",
+        "units",
+        "divisor",
+        "add_maxpool",
+        "activation",
+    )
+
+    @property
+    def has_channel_gate(self) -> bool:
+        # A strided gather has one gate per region and channel.
+        return self.extent == 0
+
+    @property
+    def bottleneck_width(self) -> int | None:
+        # The MLP width is computed even when there is no MLP.
+        return self.mlp_units if self.built and self.use_mlp else None
+
     def __init__(
         self,
         extent: int = 0,

@@ -94,6 +94,25 @@ class GlobalContext2D(BaseAttention):
             Networks and Beyond, ICCVW 2019](https://arxiv.org/abs/1904.11492)
     """
 
+    attention_kind = "gc"
+    own_arguments = (
+        "ratio",
+        "units",
+        "divisor",
+        "fusion",
+        "use_attention",
+        "activation",
+    )
+
+    @property
+    def has_channel_gate(self) -> bool:
+        # The "add" fusion has no gate.
+        return "scale" in self.fusions
+
+    @property
+    def bottleneck_width(self) -> int | None:
+        return self.transform_units if self.built else None
+
     def __init__(
         self,
         ratio: float = 8,

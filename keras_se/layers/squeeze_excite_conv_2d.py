@@ -11,6 +11,7 @@ from keras_se._validation import (
     check_positive_int,
     resolve_data_format,
 )
+from keras_se.layers.attention_interface import AttentionInterface
 from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT
 from keras_se.layers.quantization import QuantizableSublayers
 from keras_se.layers.squeeze_excite_2d import SqueezeExcite2D
@@ -34,7 +35,7 @@ SE_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
-class SqueezeExciteConv2D(QuantizableSublayers, keras.layers.Layer):
+class SqueezeExciteConv2D(AttentionInterface, QuantizableSublayers, keras.layers.Layer):
     """A `kernel_size` convolution, then `SqueezeExcite2D`, then an optional skip.
 
     The SE building block as first sketched: `U = conv(X)` with "same"
@@ -83,6 +84,15 @@ class SqueezeExciteConv2D(QuantizableSublayers, keras.layers.Layer):
         - [Hu et al., Squeeze-and-Excitation Networks, CVPR 2018](
             https://arxiv.org/abs/1709.01507)
     """
+
+    attention_kind = "se"
+    own_arguments = (
+        "filters",
+        "kernel_size",
+        "residual",
+        *SqueezeExcite2D.own_arguments,
+    )
+    has_channel_gate = True
 
     def __init__(
         self,
@@ -165,6 +175,17 @@ class SqueezeExciteConv2D(QuantizableSublayers, keras.layers.Layer):
         # channels) come before any weight is made.
         self.se.build(self.conv.compute_output_shape(input_shape))
         self.conv.build(input_shape)
+
+    @property
+    def gate_scale(self) -> float:
+        return self.se.gate_scale
+
+    @property
+    def bottleneck_width(self) -> int | None:
+        return self.se.bottleneck_width
+
+    def channel_gate(self, inputs, mask=None):
+        return self.se.channel_gate(self.conv(inputs), mask)
 
     def call(self, inputs):
         outputs = self.se(self.conv(inputs))

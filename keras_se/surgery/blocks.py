@@ -8,7 +8,6 @@ that a bad combination fails with a clear message before work is done.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import keras
@@ -49,7 +48,7 @@ class BlockFactory:
         self.attention = check_choice("attention", attention, ATTENTIONS)
         self.layer_class = ATTENTIONS[attention]
         self.identity_init = identity_init
-        accepted = inspect.signature(self.layer_class.__init__).parameters
+        accepted = self.layer_class.attention_arguments()
         kwargs = {}
         for name, value in shared.items():
             if value is None:
@@ -73,34 +72,32 @@ class BlockFactory:
                     f"`{reserved}` is set by the surgery, not by `attention_kwargs`. "
                     f"Received: attention_kwargs={attention_kwargs!r}"
                 )
-        self.gate = kwargs.get("gate", _default(accepted, "gate"))
-        if self.gate is not None:
-            allowed = IDENTITY_GATES if identity_init else tuple(GATES)
-            if identity_init and self.gate not in IDENTITY_GATES:
-                raise ValueError(
-                    f"`gate` must be one of {IDENTITY_GATES} with identity_init=True "
-                    f"(only they are 1 at 2 * gate(0)). Received: gate={self.gate!r}"
-                )
-            check_choice("gate", self.gate, allowed)
+        if "gate" in kwargs:
+            _check_gate(kwargs["gate"], identity_init)
         self.kwargs = kwargs
         # The user's, if any: the constructor checks it.
         self.data_format = kwargs.get("data_format")
-        # The constructor checks what needs no map; `check_maps` the rest.
-        self.make("probe")
+        # The constructor checks what needs no map (`check_maps` the rest);
+        # the gate is the attention's own default where the user gave none.
+        self.gate = self.make("probe").gate
+        _check_gate(self.gate, identity_init)
 
-    def make(
-        self, name: str, dtype: Any = None, data_format: str | None = None
-    ) -> keras.layers.Layer:
-        """A new block named `name`, computing in `dtype` (a dtype policy).
+    def arguments(self, data_format: str | None = None) -> dict[str, Any]:
+        """The constructor arguments of a block on a map in `data_format`.
 
-        `data_format` is that of the map it gates; `None` leaves the one of
-        `attention_kwargs` (or Keras's default).
+        `None` leaves the one of `attention_kwargs` (or Keras's default).
         """
         kwargs = dict(self.kwargs)
         if data_format is not None:
             kwargs["data_format"] = data_format
-        gate_scale = 2.0 if self.identity_init else 1.0
-        return self.layer_class(**kwargs, gate_scale=gate_scale, dtype=dtype, name=name)
+        kwargs["gate_scale"] = 2.0 if self.identity_init else 1.0
+        return kwargs
+
+    def make(
+        self, name: str, dtype: Any = None, data_format: str | None = None
+    ) -> keras.layers.Layer:
+        """A new block named `name`, computing in `dtype` (a dtype policy)."""
+        return self.layer_class(**self.arguments(data_format), dtype=dtype, name=name)
 
     def check_maps(self, maps) -> None:
         """Builds a probe block on each distinct map the blocks will gate.
@@ -133,8 +130,10 @@ class BlockFactory:
                 ) from error
 
 
-def _default(parameters, name: str) -> Any:
-    parameter = parameters.get(name)
-    if parameter is None or parameter.default is inspect.Parameter.empty:
-        return None
-    return parameter.default
+def _check_gate(gate: str, identity_init: bool) -> None:
+    if identity_init and gate not in IDENTITY_GATES:
+        raise ValueError(
+            f"`gate` must be one of {IDENTITY_GATES} with identity_init=True "
+            f"(only they are 1 at 2 * gate(0)). Received: gate={gate!r}"
+        )
+    check_choice("gate", gate, IDENTITY_GATES if identity_init else tuple(GATES))

@@ -53,24 +53,10 @@ def check_stages(stages):
     return tuple(sorted(set(stages)))
 
 
-def resolve_stages(stages, count: int) -> set[int]:
-    """Turns negative stage numbers into positive ones; checks the range."""
-    if count == 0:
-        return set()
-    resolved = {stage if stage > 0 else count + 1 + stage for stage in stages}
-    if not all(1 <= stage <= count for stage in resolved):
-        raise ValueError(
-            f"`stages` must be between 1 and {count} (or -{count} and -1): this "
-            f"placement finds {count} resolution stage(s). "
-            f"Received: stages={list(stages)}"
-        )
-    return resolved
-
-
 def check_data_formats(requested: str | None, sites) -> None:
     """Raises if a `data_format` given in `attention_kwargs` is not a site's.
 
-    `sites` are the planned `Site`s, each with the data format of the map
+    `sites` are the planned blocks, each with the data format of the map
     it gates; a block on a map must gate that map's channel axis.
     """
     if requested is None:

@@ -1,14 +1,21 @@
-"""A read-only view of a model's layer graph, for deciding where SE goes.
+"""The model graph: a read-only view of a model's calls, for deciding where SE goes.
 
-Keras rewrites graphs (`keras.models.clone_model`) but has no API that says
-which input of an `Add` is the residual branch, where a resolution stage ends,
-or whether a block already has an SE gate. This module answers those
-questions from the model's own serialized graph, `model.get_config()`: every
-call of every layer and operation, its input tensors, and their shapes (for
-a Functional subclass whose config holds its constructor arguments, such as
-a KerasHub backbone, the config of a plain view on the same tensors), and
-the data format of every feature map (see `keras_se.surgery.formats`).
-Nothing here touches the model.
+This module owns the model graph of the surgery. It answers the questions
+Keras has no API for: which input of an `Add` is the residual branch, where
+a resolution stage ends, which maps a block of attention already gates. It
+reads the model's serialized graph (`keras_se.surgery.model_config`), the
+data format of every feature map (`keras_se.surgery.formats`), and asks
+each layer whether it is an attention, and of which kind
+(`keras_se.layers.is_attention`, `attention_kind`). Nothing here touches
+the model.
+
+The existing attentions (the family rule of `skip_existing_se`): a call is
+an attention if its layer is a keras_se attention of any kind, or it
+multiplies a map by a gate computed from that map's global pooling (the SE
+blocks of EfficientNet and MobileNetV3 written out in operations). A
+residual unit holds one if one sits on its residual branch or its shortcut,
+or right after its merge; a conv's output holds one if it feeds one through
+the normalization, activation and other shape-keeping operations after it.
 """
 
 from __future__ import annotations
@@ -18,59 +25,36 @@ from dataclasses import dataclass, field
 
 import keras
 
-from keras_se.surgery.checks import raise_if_unclonable
+from keras_se.layers.attention import is_attention
+from keras_se.surgery.checks import check_model
 from keras_se.surgery.formats import (
     channel_axis,
     declared_format,
     model_format,
     tensor_formats,
 )
-
-# (layer or operation name, call index, output index): Keras's `keras_history`.
-TensorRef = tuple[str, int, int]
-
-# Every Keras convolution layer: Grad-CAM may look at any of them.
-CONV_LAYERS = (
-    keras.layers.Conv1D,
-    keras.layers.Conv2D,
-    keras.layers.Conv3D,
-    keras.layers.Conv1DTranspose,
-    keras.layers.Conv2DTranspose,
-    keras.layers.Conv3DTranspose,
-    keras.layers.DepthwiseConv1D,
-    keras.layers.DepthwiseConv2D,
-    keras.layers.SeparableConv1D,
-    keras.layers.SeparableConv2D,
+from keras_se.surgery.keras_layers import (
+    CONV_CLASSES,
+    FOLLOWER_CLASSES,
+    GLOBAL_POOLING_CLASSES,
+    MERGE_CLASSES,
 )
-# The surgery puts SE blocks after the 2D ones, by config class name.
-CONV_CLASSES = frozenset(
-    layer.__name__ for layer in CONV_LAYERS if "2D" in layer.__name__
+from keras_se.surgery.model_config import (
+    TensorRef,
+    functional_config,
+    input_names,
+    layer_calls,
+    output_refs,
 )
-# Layers that finish a conv "unit": SE goes after them when they follow a conv.
-FOLLOWER_CLASSES = frozenset(
-    {
-        "BatchNormalization",
-        "LayerNormalization",
-        "GroupNormalization",
-        "Activation",
-        "ReLU",
-        "LeakyReLU",
-        "PReLU",
-        "ELU",
-    }
-)
-GLOBAL_POOLING_CLASSES = frozenset(
-    {"GlobalAveragePooling2D", "GlobalMaxPooling2D", "Mean", "Max"}
-)
-MERGE_CLASSES = frozenset({"Add"})
-SE_LAYER_PREFIX = "SqueezeExcite"
 
 
 @dataclass
 class Call:
     """One call of a layer or operation: a node of the graph.
 
-    `data_format` is the one the layer declares, `None` if it declares none.
+    `data_format` is the one the layer declares, `None` if it declares
+    none; `attention` the kind of a keras_se attention layer
+    (`attention_kind`), `None` for any other layer or operation.
     """
 
     layer: str
@@ -78,6 +62,7 @@ class Call:
     class_name: str
     inputs: list[TensorRef]
     data_format: str | None = None
+    attention: str | None = None
     consumers: list[tuple[Call, int]] = field(default_factory=list)
 
     @property
@@ -124,24 +109,15 @@ class ModelGraph:
     @classmethod
     def _from_functional(cls, model: keras.Model) -> ModelGraph:
         config = functional_config(model)
-        formats = {layer.name: declared_format(layer) for layer in model.layers}
+        layers = {layer.name: layer for layer in model.layers}
         calls, shapes = [], {}
-        for layer in config["layers"]:
-            for index, node in enumerate(layer.get("inbound_nodes") or []):
-                inputs = []
-                for tensor in _keras_tensors(node):
-                    ref = tuple(tensor["config"]["keras_history"])
-                    shapes[ref] = tuple(tensor["config"]["shape"])
-                    inputs.append(ref)
-                name = layer["name"]
-                calls.append(
-                    Call(name, index, layer["class_name"], inputs, formats.get(name))
-                )
-        outputs = [tuple(ref) for ref in _refs(config["output_layers"])]
+        for layer, index, inputs, input_shapes in layer_calls(config):
+            shapes.update(input_shapes)
+            calls.append(_call(layers.get(layer["name"]), layer, index, inputs))
+        outputs = output_refs(config)
         for ref, tensor in zip(outputs, model.outputs, strict=True):
             shapes[ref] = tuple(tensor.shape)
-        input_names = [ref[0] for ref in _refs(config["input_layers"])]
-        return cls(calls, shapes, outputs, input_names, model_format(model))
+        return cls(calls, shapes, outputs, input_names(config), model_format(model))
 
     @classmethod
     def _from_sequential(cls, model: keras.Sequential) -> ModelGraph:
@@ -149,13 +125,15 @@ class ModelGraph:
         previous: TensorRef = ("__input__", 0, 0)
         shapes[previous] = tuple(model.inputs[0].shape)
         for layer in model.layers:
-            call = Call(
-                layer.name, 0, type(layer).__name__, [previous], declared_format(layer)
-            )
+            config = {"name": layer.name, "class_name": type(layer).__name__}
+            call = _call(layer, config, 0, [previous])
             calls.append(call)
             previous = call.output
             shapes[previous] = tuple(layer.output.shape)
         return cls(calls, shapes, [previous], default_format=model_format(model))
+
+    def has_residual_merges(self) -> bool:
+        return any(True for _ in self.residual_merges())
 
     def shape(self, tensor: TensorRef) -> tuple | None:
         return self.shapes.get(tensor)
@@ -217,9 +195,9 @@ class ModelGraph:
         channels = channel_axis(shape, self.data_format(tensor)[0])
         return tuple(size for axis, size in enumerate(shape[1:], 1) if axis != channels)
 
-    def is_se_gate_call(self, call: Call) -> bool:
-        """An existing SE: a keras_se layer, or a map times a globally pooled gate."""
-        if call.class_name.startswith(SE_LAYER_PREFIX):
+    def is_attention_call(self, call: Call) -> bool:
+        """An existing attention: a keras_se layer, or a map times a pooled gate."""
+        if call.attention is not None:
             return True
         if call.class_name != "Multiply" or len(call.inputs) != 2:
             return False
@@ -247,13 +225,38 @@ class ModelGraph:
         shared = self.ancestors(residual) & self.ancestors(shortcut)
         return max(shared, key=lambda tensor: self.depth.get(tensor, 0))
 
-    def branch_has_se(self, start: TensorRef, end: TensorRef) -> bool:
+    def branch_has_attention(self, start: TensorRef, end: TensorRef) -> bool:
+        """Whether an attention computes a tensor from `start` (excluded) to `end`."""
         floor = self.depth.get(start, 0)
-        for tensor in self.ancestors(end, min_depth=floor + 1):
+        for tensor in self.ancestors(end, min_depth=floor + 1) - {start}:
             producer = self.producers.get(tensor)
-            if producer is not None and self.is_se_gate_call(producer):
+            if producer is not None and self.is_attention_call(producer):
                 return True
         return False
+
+    def next_to_attention(self, tensor: TensorRef) -> bool:
+        """Whether an attention makes `tensor` or is called on it directly."""
+        producer = self.producers.get(tensor)
+        if producer is not None and self.is_attention_call(producer):
+            return True
+        return any(self.is_attention_call(call) for call, _ in self.consumers(tensor))
+
+    def unit_holds_attention(
+        self, merge: Call, residual_at: int, shortcut_at: int
+    ) -> bool:
+        """Whether a residual unit has an attention, wherever `position` put it.
+
+        On its residual branch (`"standard"`, `"pre"`, or the unit's own SE
+        as in EfficientNet), on its shortcut (`"identity"`), or right after
+        its merge (`"post"`).
+        """
+        residual, shortcut = merge.inputs[residual_at], merge.inputs[shortcut_at]
+        start = self.block_input(residual, shortcut)
+        return (
+            self.branch_has_attention(start, residual)
+            or self.branch_has_attention(start, shortcut)
+            or self.next_to_attention(merge.output)
+        )
 
     def unit_end(self, tensor: TensorRef) -> TensorRef:
         """Follows `tensor` through the normalization and activation after it."""
@@ -266,8 +269,8 @@ class ModelGraph:
                 return tensor
             tensor = follower.output
 
-    def feeds_existing_se(self, tensor: TensorRef, steps: int = 6) -> bool:
-        """Whether an SE gate follows `tensor`, through shape-keeping ops only.
+    def feeds_attention(self, tensor: TensorRef, steps: int = 6) -> bool:
+        """Whether an attention follows `tensor`, through shape-keeping ops only.
 
         MobileNetV3 puts its hard-swish (raw ops) between a conv's batch norm
         and its SE block, so the gate can be a few operations away.
@@ -277,7 +280,7 @@ class ModelGraph:
             following = []
             for current in frontier:
                 for consumer, _ in self.consumers(current):
-                    if self.is_se_gate_call(consumer):
+                    if self.is_attention_call(consumer):
                         return True
                     if consumer.class_name in CONV_CLASSES | MERGE_CLASSES:
                         continue
@@ -285,49 +288,48 @@ class ModelGraph:
                         following.append(consumer.output)
             frontier = following
         producer = self.producers.get(tensor)
-        return producer is not None and self.is_se_gate_call(producer)
+        return producer is not None and self.is_attention_call(producer)
 
 
-def functional_config(model: keras.Model) -> dict:
-    """The layer graph config of a Functional model, or of its subclass.
+def _call(layer, config: dict, index: int, inputs: list[TensorRef]) -> Call:
+    """The graph node of one call of `layer` (`None` for a raw operation)."""
+    return Call(
+        config["name"],
+        index,
+        config["class_name"],
+        inputs,
+        declared_format(layer) if layer is not None else None,
+        layer.attention_kind if is_attention(layer) else None,
+    )
 
-    KerasHub backbones and tasks are Functional models whose `get_config()`
-    holds their constructor arguments instead of the graph. A plain
-    `keras.Model` on the same input and output tensors runs through the same
-    layers (shared, not copied) and serializes the graph.
+
+def graphs_of(model: keras.Model) -> list[tuple[keras.Model, ModelGraph]]:
+    """`model` and every model nested in it, each once, with its graph.
+
+    In the order the surgery plans them: `model` first, then each nested
+    model where its layer comes, depth first.
     """
-    config = model.get_config()
-    if isinstance(config, dict) and "layers" in config:
-        return config
-    view = keras.Model(model.input, model.output, name=model.name)
-    try:
-        return view.get_config()
-    except Exception as error:  # a layer's get_config(): any error it raises
-        raise_if_unclonable(model, error)
-        raise
+    found: dict[int, tuple[keras.Model, ModelGraph]] = {}
+
+    def visit(current):
+        check_model(current)
+        found[id(current)] = (current, ModelGraph.from_model(current))
+        for layer in current.layers:
+            if isinstance(layer, keras.Model) and id(layer) not in found:
+                visit(layer)
+
+    visit(model)
+    return list(found.values())
 
 
-def _keras_tensors(structure) -> Iterator[dict]:
-    if isinstance(structure, dict):
-        if structure.get("class_name") == "__keras_tensor__":
-            yield structure
-            return
-        for value in structure.values():
-            yield from _keras_tensors(value)
-    elif isinstance(structure, (list, tuple)):
-        for value in structure:
-            yield from _keras_tensors(value)
+def has_residual_merges(model: keras.Model) -> bool:
+    """Whether `model`, or a model nested in it, has residual merges."""
+    return any(graph.has_residual_merges() for _, graph in graphs_of(model))
 
 
-def _refs(structure) -> Iterator[list]:
-    """The `[name, node, index]` triples of a config's `output_layers`."""
-    if (
-        isinstance(structure, (list, tuple))
-        and len(structure) == 3
-        and isinstance(structure[0], str)
-    ):
-        yield structure
-    elif isinstance(structure, (list, tuple, dict)):
-        values = structure.values() if isinstance(structure, dict) else structure
-        for value in values:
-            yield from _refs(value)
+def all_layers(model: keras.Model):
+    """Every layer of `model`, nested models' layers included."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, replace
 
 import keras
 
-from keras_se.surgery.graph import CONV_CLASSES, ModelGraph, TensorRef
+from keras_se.surgery.graph import ModelGraph
+from keras_se.surgery.keras_layers import CONV_CLASSES
+from keras_se.surgery.model_config import TensorRef
 
 PLACEMENTS = ("auto", "residual", "stage_end", "conv")
 POSITIONS = ("standard", "pre", "post", "identity")
@@ -45,16 +47,26 @@ def plan_sites(
     skip_existing_se: bool,
     layers_by_name: dict[str, keras.layers.Layer],
     residual_model: bool,
-) -> list[list[Site]]:
-    """Returns the sites of one (sub)model, grouped by resolution stage.
+    stages: tuple[int, ...] | None = None,
+) -> list[tuple[int, Site]]:
+    """Returns the sites of one (sub)model, each with its resolution stage.
 
+    The stages are numbered from 1 in graph order; `stages` (checked
+    numbers, negative ones from the end) keeps those, `None` all.
     `placement` is resolved already (no `"auto"`). `residual_model` says
     whether the whole model, nested models included, has residual merges:
     then a nested part without merges (ConvNeXt's stem and downsampling
     blocks) gets no `"stage_end"` blocks of its own.
+
+    With `skip_existing_se`, a site that already holds an attention of any
+    kind gets none (the family rule, `ModelGraph.unit_holds_attention`,
+    `feeds_attention`, `next_to_attention`).
     """
     if callable(placement) or not isinstance(placement, str):
-        return _stages(graph, _chosen_sites(graph, placement, layers_by_name))
+        sites = _chosen_sites(graph, placement, layers_by_name)
+        if skip_existing_se:
+            sites = [s for s in sites if not graph.next_to_attention(s.tensor)]
+        return _kept(_stages(graph, sites), stages)
     merges = list(graph.residual_merges())
     if placement == "residual":
         sites = _residual_sites(graph, merges, position, skip_existing_se)
@@ -64,16 +76,28 @@ def plan_sites(
         sites = _stage_end_sites(graph, merges, skip_existing_se)
     else:
         sites = []
-    return _stages(graph, sites)
+    return _kept(_stages(graph, sites), stages)
+
+
+def _kept(grouped: list[list[Site]], stages) -> list[tuple[int, Site]]:
+    kept = None if stages is None else resolve_stages(stages, len(grouped))
+    return [
+        (number, site)
+        for number, stage in enumerate(grouped, start=1)
+        if kept is None or number in kept
+        for site in stage
+    ]
 
 
 def _residual_sites(graph, merges, position, skip_existing_se):
     sites = []
     for merge, residual_at, shortcut_at in merges:
         residual, shortcut = merge.inputs[residual_at], merge.inputs[shortcut_at]
-        start = graph.block_input(residual, shortcut)
-        if skip_existing_se and graph.branch_has_se(start, residual):
+        if skip_existing_se and graph.unit_holds_attention(
+            merge, residual_at, shortcut_at
+        ):
             continue
+        start = graph.block_input(residual, shortcut)
         anchor = _base_name(merge.layer)
         if position == "standard":
             sites.append(
@@ -137,7 +161,7 @@ def _conv_sites(graph, skip_existing_se):
         if not graph.is_feature_map(call.output) or call.output in graph.pooled:
             continue
         end = graph.unit_end(call.output)
-        if skip_existing_se and graph.feeds_existing_se(end):
+        if skip_existing_se and graph.feeds_attention(end):
             continue
         layer = end[0]
         where = f"after {call.layer}" + (f" -> {layer}" if layer != call.layer else "")
@@ -155,7 +179,7 @@ def _stage_end_sites(graph, merges, skip_existing_se):
         last_of_stage[graph.spatial(tensor)] = tensor
     sites = []
     for tensor in last_of_stage.values():
-        if skip_existing_se and graph.feeds_existing_se(tensor):
+        if skip_existing_se and graph.feeds_attention(tensor):
             continue
         sites.append(
             Site(
@@ -210,6 +234,20 @@ def _stages(graph, sites: list[Site]) -> list[list[Site]]:
         site = replace(site, data_format=data_format, format_from=source)
         stages.setdefault(graph.spatial(site.tensor), []).append(site)
     return list(stages.values())
+
+
+def resolve_stages(stages, count: int) -> set[int]:
+    """Turns negative stage numbers into positive ones; checks the range."""
+    if count == 0:
+        return set()
+    resolved = {stage if stage > 0 else count + 1 + stage for stage in stages}
+    if not all(1 <= stage <= count for stage in resolved):
+        raise ValueError(
+            f"`stages` must be between 1 and {count} (or -{count} and -1): this "
+            f"placement finds {count} resolution stage(s). "
+            f"Received: stages={list(stages)}"
+        )
+    return resolved
 
 
 def _base_name(layer_name: str) -> str:

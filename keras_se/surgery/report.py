@@ -8,11 +8,7 @@ import keras
 
 from keras_se.layers.attention import is_attention
 from keras_se.surgery.graph import ModelGraph
-
-# Where the attention layers keep their (built) bottleneck width: SE's
-# `bottleneck_units`, GlobalContext2D's `transform_units`, the MLP width of
-# CBAM2D and GatherExcite2D. The first one a layer has is its width.
-_UNITS_ATTRIBUTES = ("bottleneck_units", "transform_units", "mlp_units")
+from keras_se.surgery.plan import PlannedBlock, WrapPlan
 
 
 @dataclass(frozen=True)
@@ -21,7 +17,7 @@ class SEBlockInfo:
 
     `units` is the bottleneck width of the blocks that have one (SE, GC,
     GE's MLP, CBAM), `None` for the others (ECA, eSE); `attention` is the
-    block's class name.
+    block's class name, `kind` its attention kind (`"se"`, `"eca"`, ...).
     """
 
     name: str
@@ -32,21 +28,26 @@ class SEBlockInfo:
     units: int | None
     params: int
     attention: str = "SqueezeExcite2D"
+    kind: str = "se"
 
 
-def describe(model: keras.Model, print_table: bool = False) -> list[SEBlockInfo]:
-    """Lists the SE and other attention blocks of `model` (nested models included).
+def describe(
+    model: keras.Model | WrapPlan, print_table: bool = False
+) -> list[SEBlockInfo] | list[PlannedBlock]:
+    """Lists the SE and other attention blocks of a model, or of a plan.
 
     Args:
-        model: a Functional or Sequential model.
-        print_table: also print a table of the blocks and the share of
-            parameters they add.
+        model: a Functional or Sequential model (nested models included),
+            or a `WrapPlan` from `keras_se.plan_se`.
+        print_table: also print a table of the blocks (and, for a model,
+            the share of parameters they add).
 
     Returns:
-        One `SEBlockInfo` per attention layer (any keras_se layer with
-        `initialize_as_identity`), in graph order: its name, the model that
-        holds it, the layer it follows and the layers it feeds, its
-        channels, bottleneck units, parameters and class.
+        For a model, one `SEBlockInfo` per attention layer
+        (`keras_se.layers.is_attention`), in graph order: its name, the
+        model that holds it, the layer it follows and the layers it feeds,
+        its channels, bottleneck units, parameters, class and kind. For a
+        plan, its `PlannedBlock`s.
 
     Example:
 
@@ -55,6 +56,10 @@ def describe(model: keras.Model, print_table: bool = False) -> list[SEBlockInfo]
     >>> [(b.name, b.channels, b.units) for b in keras_se.describe(model)]
     [('se', 16, 4)]
     """
+    if isinstance(model, WrapPlan):
+        if print_table:
+            _print_plan(model)
+        return list(model.blocks)
     blocks = list(_blocks(model))
     if print_table:
         _print_table(model, blocks)
@@ -77,26 +82,17 @@ def _blocks(model: keras.Model):
                 after=after,
                 before=before or "(model output)",
                 channels=_channels(layer),
-                units=_units(layer),
+                units=layer.bottleneck_width,
                 params=layer.count_params(),
                 attention=type(layer).__name__,
+                kind=layer.attention_kind,
             )
 
 
-def _units(layer) -> int | None:
-    # GatherExcite2D computes its MLP width even when it has no MLP.
-    if getattr(layer, "use_mlp", True) is False:
-        return None
-    for attribute in _UNITS_ATTRIBUTES:
-        units = getattr(layer, attribute, None)
-        if units is not None:
-            return int(units)
-    return None
-
-
 def _channels(layer) -> int:
-    axis = 1 if getattr(layer, "data_format", None) == "channels_first" else -1
-    return int(layer.input.shape[axis])
+    """The channels of the map the block gates: its output's."""
+    axis = 1 if layer.data_format == "channels_first" else -1
+    return int(layer.output.shape[axis])
 
 
 def _print_table(model, blocks):
@@ -135,4 +131,31 @@ def _print_table(model, blocks):
         f"{total / base:.4f}x the {base:,} without them."
         if base
         else f"{len(blocks)} SE blocks, {added:,} parameters."
+    )
+
+
+def _print_plan(plan: WrapPlan):
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Planned {plan.attention!r} blocks in {plan.model}")
+    columns = ("name", "model", "where", "channels", "map", "data format", "stage")
+    for column in columns:
+        justify = "right" if column in ("channels", "stage") else "left"
+        table.add_column(column, justify=justify)
+    for block in plan.blocks:
+        table.add_row(
+            block.name,
+            block.model,
+            block.where,
+            str(block.channels),
+            "x".join(map(str, block.spatial)),
+            block.data_format or "-",
+            str(block.stage),
+        )
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{len(plan.blocks)} blocks, placement={plan.placement!r}, "
+        f"position={plan.position!r}, arguments: {plan.arguments}"
     )

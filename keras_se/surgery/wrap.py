@@ -1,50 +1,20 @@
-"""`wrap_with_se`: a copy of a model with SE blocks inserted, weights kept."""
+"""`wrap_with_se`: a copy of a model with SE blocks inserted, weights kept.
+
+The public entry of the surgery: a plan (`keras_se.surgery.plan`), then an
+apply (`keras_se.surgery.apply`).
+"""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import keras
 
-from keras_se._validation import (
-    check_choice,
-    check_positive_int,
-)
-from keras_se.layers.bottleneck import check_ratio
-from keras_se.surgery.blocks import BlockFactory
-from keras_se.surgery.checks import (
-    check_data_formats,
-    check_model,
-    check_stages,
-    raise_if_unclonable,
-    resolve_stages,
-)
-from keras_se.surgery.graph import ModelGraph
-from keras_se.surgery.keras_hub_models import rebuild_task, split_task
-from keras_se.surgery.placement import (
-    POSITIONS,
-    PlacementArg,
-    Site,
-    plan_sites,
-    validate_placement,
-)
-
-
-@dataclass
-class _Options:
-    placement: PlacementArg
-    position: str
-    stages: tuple[int, ...] | None
-    skip_existing_se: bool
-    identity_init: bool
-    blocks: BlockFactory
-    used_names: set[str]
-    residual_model: bool
-    graphs: dict[int, ModelGraph]
-    plans: dict[int, list[Site]] = field(default_factory=dict)
-    inserted: list[keras.layers.Layer] = field(default_factory=list)
+from keras_se.surgery.apply import apply_plan
+from keras_se.surgery.placement import PlacementArg
+from keras_se.surgery.plan import plan_se
+from keras_se.surgery.report import describe
 
 
 def wrap_with_se(
@@ -152,7 +122,8 @@ def wrap_with_se(
         gate: the gate of the new blocks; with `identity_init=True`,
             `"sigmoid"` or `"hard_sigmoid"`. `None`: the attention's default
             (`"hard_sigmoid"` for eSE, `"sigmoid"` for the others).
-        skip_existing_se: leave units that already have an SE gate alone.
+        skip_existing_se: leave the sites that already hold an attention
+            of any kind alone (see above); `False` stacks blocks on them.
         verbose: print `keras_se.describe(wrapped_model)`.
         attention: which attention to insert; a name in
             `keras_se.layers.ATTENTIONS`.
@@ -191,226 +162,30 @@ def wrap_with_se(
     >>> len([l for l in wrapped.layers if isinstance(l, keras_se.SqueezeExcite2D)])
     16
     """
-    check_model(model)
-    task, model = split_task(model)  # a KerasHub task: its backbone
-    if ratio is not None:
-        check_ratio(ratio)
-    check_positive_int("units", units, allow_none=True)
-    check_positive_int("divisor", divisor, allow_none=True)
-    check_choice("position", position, POSITIONS)
-    blocks = BlockFactory(
-        attention,
-        bool(identity_init),
-        dict(ratio=ratio, units=units, divisor=divisor, gate=gate),
-        attention_kwargs,
-    )
-    stages = check_stages(stages)
-    names = {layer.name for layer in _all_layers(model)}
-    validate_placement(placement, names)
-    graphs: dict[int, ModelGraph] = {}
-    residual_model = _has_residual_merges(model, graphs)
-    if placement == "auto":
-        placement = "residual" if residual_model else "conv"
-    options = _Options(
+    plan = plan_se(
+        model,
+        ratio=ratio,
         placement=placement,
+        identity_init=identity_init,
         position=position,
         stages=stages,
-        skip_existing_se=bool(skip_existing_se),
-        identity_init=bool(identity_init),
-        blocks=blocks,
-        used_names=names,
-        residual_model=residual_model,
-        graphs=graphs,
+        units=units,
+        divisor=divisor,
+        gate=gate,
+        skip_existing_se=skip_existing_se,
+        attention=attention,
+        attention_kwargs=attention_kwargs,
     )
-    _plan(model, options)
-    check_data_formats(
-        blocks.data_format,
-        [site for sites in options.plans.values() for site in sites],
-    )
-    blocks.check_maps(
-        (options.graphs[key].shape(site.tensor), site.data_format, site.where)
-        for key, sites in options.plans.items()
-        for site in sites
-    )
-    wrapped = _wrap(model, options)
-    if task is not None:
-        wrapped = rebuild_task(task, wrapped)
-    if not options.inserted:
+    wrapped = apply_plan(model, plan)
+    if not plan.blocks:
         warnings.warn(
-            f"wrap_with_se inserted no {attention!r} block into '{model.name}' "
-            f"(placement={placement!r}, position={position!r}, stages={stages}, "
-            f"skip_existing_se={skip_existing_se}). If its units already have SE "
-            "gates, pass skip_existing_se=False to add more anyway.",
+            f"wrap_with_se inserted no {attention!r} block into '{plan.model}' "
+            f"(placement={plan.placement!r}, position={position!r}, "
+            f"stages={plan.stages}, skip_existing_se={skip_existing_se}). If its "
+            "units already hold attention blocks, pass skip_existing_se=False "
+            "to add more anyway.",
             stacklevel=2,
         )
-    if getattr(model, "compiled", False) and model.get_compile_config():
-        wrapped.compile_from_config(model.get_compile_config())
     if verbose:
-        from keras_se.surgery.report import describe
-
         describe(wrapped, print_table=True)
     return wrapped
-
-
-def _plan(model: keras.Model, options: _Options) -> None:
-    """Decides the sites of `model` and of the models nested in it."""
-    check_model(model)
-    graph = _graph(model, options.graphs)
-    layers_by_name = {layer.name: layer for layer in model.layers}
-    stages = plan_sites(
-        graph,
-        options.placement,
-        options.position,
-        options.skip_existing_se,
-        layers_by_name,
-        options.residual_model,
-    )
-    kept = None
-    if options.stages is not None:
-        kept = resolve_stages(options.stages, len(stages))
-    options.plans[id(model)] = [
-        site
-        for number, stage in enumerate(stages, start=1)
-        if kept is None or number in kept
-        for site in stage
-    ]
-    for layer in model.layers:
-        if isinstance(layer, keras.Model) and id(layer) not in options.plans:
-            _plan(layer, options)
-
-
-def _wrap(model: keras.Model, options: _Options) -> keras.Model:
-    """The copy of `model` with the blocks `_plan` decided on."""
-    graph = options.graphs[id(model)]
-    rewriter = _Rewriter(options.plans[id(model)], options)
-    if isinstance(model, keras.Sequential):
-        wrapped = rewriter.rewrite_sequential(model)
-    else:
-        try:
-            wrapped = keras.models.clone_model(
-                model,
-                input_tensors=_named_inputs(model, graph),
-                clone_function=rewriter.clone_layer,
-                call_function=rewriter.call_layer,
-            )
-        except Exception as error:
-            raise_if_unclonable(model, error)
-            raise
-    rewriter.copy_weights()
-    return wrapped
-
-
-class _Rewriter:
-    """The `clone_function` and `call_function` that clone_model runs."""
-
-    def __init__(self, sites: list[Site], options: _Options):
-        self.options = options
-        self.sites_by_layer: dict[str, list[Site]] = {}
-        for site in sites:
-            self.sites_by_layer.setdefault(site.layer, []).append(site)
-        self.blocks: dict[str, keras.layers.Layer] = {}
-        self.copies: list[tuple[keras.layers.Layer, keras.layers.Layer]] = []
-
-    def clone_layer(self, layer):
-        if isinstance(layer, keras.Model):
-            # A nested model is rewritten with its own plan, weights included.
-            return _wrap(layer, self.options)
-        if not isinstance(layer, keras.layers.Layer):
-            return layer.__class__.from_config(layer.get_config())  # a raw op
-        clone = layer.__class__.from_config(layer.get_config())
-        self.copies.append((layer, clone))
-        return clone
-
-    def call_layer(self, layer, *args, **kwargs):
-        sites = self.sites_by_layer.get(layer.name, ())
-        inputs = {site.position: site for site in sites if site.kind == "input"}
-        if inputs:
-            args, kwargs = self._gate_inputs(layer, inputs, args, kwargs)
-        outputs = layer(*args, **kwargs)
-        for site in sites:
-            if site.kind == "output":
-                outputs = self._block(site, layer)(outputs)
-        return outputs
-
-    def _gate_inputs(self, layer, sites_at, args, kwargs):
-        position = -1
-
-        def gate(value):
-            nonlocal position
-            if not isinstance(value, keras.KerasTensor):
-                return value
-            position += 1
-            site = sites_at.get(position)
-            return value if site is None else self._block(site, layer)(value)
-
-        return keras.tree.map_structure(gate, (args, kwargs))
-
-    def _block(self, site: Site, layer) -> keras.layers.Layer:
-        key = f"{site.anchor}/{site.kind}/{site.position}/{site.layer}"
-        if key not in self.blocks:
-            factory = self.options.blocks
-            block = factory.make(
-                self._unique_name(f"{site.anchor}_{factory.attention}"),
-                dtype=getattr(layer, "dtype_policy", None),
-                data_format=site.data_format,
-            )
-            self.blocks[key] = block
-            self.options.inserted.append(block)
-        return self.blocks[key]
-
-    def _unique_name(self, name: str) -> str:
-        used, candidate, number = self.options.used_names, name, 1
-        while candidate in used:
-            number += 1
-            candidate = f"{name}_{number}"
-        used.add(candidate)
-        return candidate
-
-    def rewrite_sequential(self, model: keras.Sequential) -> keras.Sequential:
-        layers = [
-            keras.Input(batch_shape=model.inputs[0].shape, dtype=model.inputs[0].dtype)
-        ]
-        for layer in model.layers:
-            layers.append(self.clone_layer(layer))
-            for site in self.sites_by_layer.get(layer.name, ()):
-                layers.append(self._block(site, layer))
-        return keras.Sequential(layers, name=model.name)
-
-    def copy_weights(self):
-        for original, clone in self.copies:
-            clone.set_weights(original.get_weights())
-        if self.options.identity_init:
-            for block in self.blocks.values():
-                block.initialize_as_identity()
-
-
-def _named_inputs(model: keras.Model, graph: ModelGraph):
-    """New inputs named like the originals: callers may feed dicts by name."""
-    inputs = [
-        keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=name)
-        for tensor, name in zip(model.inputs, graph.input_names, strict=True)
-    ]
-    return keras.tree.pack_sequence_as(model.input, inputs)
-
-
-def _graph(model: keras.Model, graphs: dict[int, ModelGraph]) -> ModelGraph:
-    if id(model) not in graphs:
-        graphs[id(model)] = ModelGraph.from_model(model)
-    return graphs[id(model)]
-
-
-def _has_residual_merges(model: keras.Model, graphs: dict[int, ModelGraph]) -> bool:
-    if any(True for _ in _graph(model, graphs).residual_merges()):
-        return True
-    return any(
-        _has_residual_merges(layer, graphs)
-        for layer in model.layers
-        if isinstance(layer, keras.Model)
-    )
-
-
-def _all_layers(model: keras.Model):
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)

@@ -10,7 +10,7 @@ import keras_tuner
 from keras_se.layers import IDENTITY_GATES
 from keras_se.layers.attention import attention_takes, check_attentions
 from keras_se.surgery import PLACEMENTS, POSITIONS, describe, wrap_with_se
-from keras_se.surgery.graph import ModelGraph
+from keras_se.surgery.graph import has_residual_merges
 
 HP_ATTENTION = "attention"
 HP_RATIO = "se_ratio"
@@ -121,8 +121,7 @@ class SEHyperModel(keras_tuner.HyperModel):
         what `wrap_with_se(placement="auto")` would pick.
         """
         if self._has_residual_units is None:
-            graph = ModelGraph.from_model(model)
-            self._has_residual_units = any(True for _ in graph.residual_merges())
+            self._has_residual_units = has_residual_merges(model)
         default = "residual" if self._has_residual_units else "conv"
         others = [
             p

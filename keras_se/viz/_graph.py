@@ -18,19 +18,11 @@ run inference, where it makes no difference.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
 import keras
 
 from keras_se.layers.attention import is_attention
-from keras_se.layers.base_squeeze_excite import BaseSqueezeExcite
-from keras_se.layers.squeeze_excite_conv_2d import SqueezeExciteConv2D
-
-# The methods that give an attention block's per-channel gates from its
-# input, `(batch, channels)`, in the order they are looked for: the SE
-# family's `excitation` (ECA, eSE, Gather-Excite) and CBAM's channel gate.
-_GATE_METHODS = ("excitation", "channel_excitation")
 
 # (layer, its call's args, its outputs) -> the outputs the graph should go on with.
 AfterCall = Callable[[object, tuple, object], object]
@@ -122,53 +114,27 @@ def layer_calls(model: keras.Model) -> list[tuple[object, tuple, object]]:
     return calls
 
 
-def is_attention_layer(layer) -> bool:
-    """Whether `layer` is an SE or other keras_se attention block, of any kind."""
-    if isinstance(layer, (BaseSqueezeExcite, SqueezeExciteConv2D)):
-        return True
-    return is_attention(layer)
-
-
 def is_se_layer(layer) -> bool:
     """Whether `layer` is an attention block with per-channel gates to read.
 
     SE (`SqueezeExcite1D/2D/3D`, `SqueezeExciteConv2D`), ECA, eSE, CBAM (its
     channel gate) and Gather-Excite with the global gather (`extent=0`) have
     one gate per sample and channel, and so has GlobalContext2D with a
-    `"scale"` fusion. A strided Gather-Excite has one per region and
-    channel, and an add-only GlobalContext2D none: they are attention blocks
-    (`is_attention_layer`) without gates here.
+    `"scale"` fusion: the layer says so (`has_channel_gate`). A strided
+    Gather-Excite has one per region and channel, and an add-only
+    GlobalContext2D none: they are attention blocks (`keras_se.layers.is_attention`)
+    without gates here.
     """
-    return isinstance(layer, SqueezeExciteConv2D) or _gate_method(layer) is not None
+    return is_attention(layer) and layer.has_channel_gate
 
 
 def channel_gates(layer, inputs, mask=None):
     """Computes `layer`'s gates, `(batch, channels)`, from the block's input.
 
-    `layer` is one for which `is_se_layer` holds; `mask` reaches the
-    methods that take one.
+    `layer` is one for which `is_se_layer` holds; it computes them
+    (`channel_gate`).
     """
-    if isinstance(layer, SqueezeExciteConv2D):
-        return layer.se.excitation(layer.conv(inputs))
-    method = getattr(layer, _gate_method(layer))
-    if "mask" in inspect.signature(method).parameters:
-        return method(inputs, mask=mask)
-    return method(inputs)
-
-
-def _gate_method(layer) -> str | None:
-    if not is_attention_layer(layer):
-        return None
-    # Gather-Excite's `excitation` is a map of regions for a strided gather;
-    # Global Context's add-only fusion has no gate.
-    if getattr(layer, "extent", 0) or "scale" not in getattr(
-        layer, "fusions", ["scale"]
-    ):
-        return None
-    return next(
-        (name for name in _GATE_METHODS if callable(getattr(layer, name, None))),
-        None,
-    )
+    return layer.channel_gate(inputs, mask=mask)
 
 
 def _same_layer(layer):

@@ -18,12 +18,11 @@ import keras
 import numpy as np
 
 from keras_se._validation import check_positive_int
-from keras_se.layers.squeeze_excite_conv_2d import SqueezeExciteConv2D
+from keras_se.layers.attention import is_attention
 from keras_se.viz._graph import (
     channel_gates,
     check_graph_model,
     inline,
-    is_attention_layer,
     is_se_layer,
 )
 
@@ -117,10 +116,9 @@ def _build(model, include_outputs):
             calls[id(layer)] = calls.get(id(layer), 0) + 1
             number = calls[id(layer)]
             name = layer.name if number == 1 else f"{layer.name}:{number}"
-            se = layer.se if isinstance(layer, SqueezeExciteConv2D) else layer
-            blocks.append((name, float(se.gate_scale)))
+            blocks.append((name, float(layer.gate_scale)))
             gates.append(_Gates(layer, name=f"{layer.name}_gates_{number}")(args[0]))
-        elif is_attention_layer(layer):
+        elif is_attention(layer):
             without.append(f"{type(layer).__name__} {layer.name!r}")
         return outputs
 

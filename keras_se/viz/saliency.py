@@ -23,11 +23,11 @@ import numpy as np
 
 from keras_se._optional import import_optional
 from keras_se._validation import check_choice, check_positive_int
-from keras_se.surgery.graph import CONV_LAYERS
+from keras_se.layers.attention import is_attention
+from keras_se.surgery.keras_layers import CONV_LAYERS
 from keras_se.viz._graph import (
     check_graph_model,
     inline,
-    is_attention_layer,
     layer_calls,
 )
 
@@ -65,7 +65,7 @@ def find_target_layer(model: keras.Model) -> str:
     candidates = [
         (layer.name, outputs.shape)
         for layer, _, outputs in layer_calls(model)
-        if isinstance(layer, CONV_LAYERS) or is_attention_layer(layer)
+        if isinstance(layer, CONV_LAYERS) or is_attention(layer)
     ]
     if not candidates:
         raise ValueError(
