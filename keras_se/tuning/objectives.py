@@ -136,7 +136,10 @@ def check_logged(
             f"It logs: {sorted(logged)}."
             + (
                 " Validation metrics (val_...) need validation data."
-                if any(name.startswith("val_") for name in missing)
+                if any(
+                    name.startswith("val_") and name.removeprefix("val_") in logged
+                    for name in missing
+                )
                 else ""
             )
         )
