@@ -109,14 +109,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 0:
         raise SystemExit(f"keras-se tune: --workers must be >= 0, got {args.workers}")
-    _check_objectives(args)
     if args.workers:
         from keras_se.tuning.launcher import launch_local
 
+        _check_objectives(args)
         argv = _argv_without_workers(args)
         code = launch_local(argv, args.workers)
         return code
+    # Before anything starts TensorFlow's thread pools.
     _limit_threads()
+    _check_objectives(args)
     import keras
 
     from keras_se.tuning.distributed import TUNERS, make_tuner, role, run_search
