@@ -14,6 +14,7 @@ from pathlib import Path
 
 from keras_se.saving.atomic import write_bytes_atomically
 from keras_se.tuning.objectives import LATENCY_MS, UNITS
+from keras_se.tuning.pareto import non_dominated
 
 
 def front_rows(oracle) -> list[dict]:
@@ -94,43 +95,53 @@ def _plot(oracle, names: list[str], latency_batch_size: int | None) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    import numpy as np
 
     trials = oracle.completed_trials()
-    points = {trial.trial_id: oracle.point(trial) for trial in trials}
-    on_front = {trial.trial_id for trial in oracle.front()}
+    ids = [trial.trial_id for trial in trials]
+    points = np.array([oracle.point(trial) for trial in trials]).reshape(
+        len(trials), len(names)
+    )
+    on_front = np.isin(ids, [trial.trial_id for trial in oracle.front()])
+    directions = [objective.direction for objective in oracle.objectives]
     main = names.index(oracle.objective.name)
     others = [i for i in range(len(names)) if i != main] or [None]
     figure, axes = plt.subplots(
         1, len(others), figsize=(5 * len(others), 4), dpi=100, squeeze=False
     )
     for axis, other in zip(axes[0], others, strict=True):
-        order = sorted(trials, key=lambda t: _x(points, t, other))
-        for group, style in (
-            ([t for t in order if t.trial_id not in on_front], "other trials"),
-            ([t for t in order if t.trial_id in on_front], "Pareto front"),
-        ):
-            front = style == "Pareto front"
-            axis.plot(
-                [_x(points, t, other) for t in group],
-                [points[t.trial_id][main] for t in group],
-                "o-" if front else "o",
-                color="tab:red" if front else "tab:gray",
-                alpha=1.0 if front else 0.5,
-                label=style,
+        x = np.arange(len(ids)) if other is None else points[:, other]
+        y = points[:, main]
+        axis.scatter(x[~on_front], y[~on_front], color="tab:gray", alpha=0.5,
+                     label="other trials")  # fmt: skip
+        axis.scatter(x[on_front], y[on_front], color="tab:red", zorder=3,
+                     label=f"front over all {len(names)} objectives")  # fmt: skip
+        if other is not None and len(ids):
+            # A front over three objectives is no line in a 2D projection:
+            # the line joins the front of this pair alone.
+            pair = non_dominated(
+                np.stack([y, x], 1), [directions[main], directions[other]]
             )
-        for trial in order:
-            if trial.trial_id in on_front:
-                xy = (_x(points, trial, other), points[trial.trial_id][main])
-                axis.annotate(trial.trial_id, xy, fontsize=7, xytext=(3, 3),
-                              textcoords="offset points")  # fmt: skip
+            order = np.argsort(x[pair], kind="stable")
+            axis.plot(x[pair][order], y[pair][order], "-", color="tab:red",
+                      alpha=0.6, label="front of this pair, joined")  # fmt: skip
+        if other is not None and len(ids) and x.min() > 0 and x.max() > 10 * x.min():
+            axis.set_xscale("log")  # one slow outlier would squeeze the rest
+            axis.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+            axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        for index in np.flatnonzero(on_front):
+            axis.annotate(ids[index], (x[index], y[index]), fontsize=7,
+                          xytext=(3, 3), textcoords="offset points")  # fmt: skip
         axis.set_xlabel(
             "trial" if other is None else axis_label(names[other], latency_batch_size)
         )
         axis.set_ylabel(axis_label(names[main], latency_batch_size))
         axis.legend(fontsize=8)
     figure.suptitle(
-        f"{len(trials)} trials; front over {', '.join(names)} "
-        f"({len(on_front)} trials), joined in order of x",
+        f"{len(ids)} trials; {int(on_front.sum())} on the front over "
+        f"{', '.join(names)}",
         fontsize=9,
     )
     figure.tight_layout()
@@ -138,10 +149,6 @@ def _plot(oracle, names: list[str], latency_batch_size: int | None) -> bytes:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
-
-
-def _x(points, trial, other) -> float:
-    return int(trial.trial_id) if other is None else points[trial.trial_id][other]
 
 
 def find_trial(oracle, trial_id: str):
