@@ -104,3 +104,30 @@ def test_tune_with_objectives_writes_the_front_and_reloads_a_member(tmp_path, ca
     model = keras.saving.load_model(project / f"trial_{member}.keras")
     assert model.count_params() == int(float(front[0]["params"]))
     assert np.isfinite(model.predict(np.zeros((2, 8, 8, 1)), verbose=0)).all()
+
+
+@pytest.mark.large
+def test_tune_with_a_target_picks_the_best_mnasnet_reward(tmp_path, capsys):
+    code = main(
+        ["tune", "--objectives", "val_accuracy,latency_ms", "--target", "latency_ms=1",
+         "--max-trials", "2", "--epochs", "1", "--batch-size", "128",
+         "--directory", str(tmp_path), "--project-name", "p", "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Best by MnasNet reward (target latency_ms=1, w=-0.07): trial" in printed
+    trials = [
+        json.loads(path.read_text())
+        for path in sorted((tmp_path / "p").glob("trial_*/trial.json"))
+    ]
+    rewards = {}
+    for trial in trials:
+        metrics = trial["metrics"]["metrics"]
+        accuracy, latency = (
+            metrics[name]["observations"][-1]["value"][0]
+            for name in ("val_accuracy", "latency_ms")
+        )
+        assert trial["score"] == pytest.approx(accuracy * latency**-0.07)
+        rewards[trial["trial_id"]] = trial["score"]
+    best = max(rewards, key=rewards.get)
+    assert f"trial {best}, reward {rewards[best]:.4f}" in printed
