@@ -131,3 +131,24 @@ def test_tune_with_a_target_picks_the_best_mnasnet_reward(tmp_path, capsys):
         rewards[trial["trial_id"]] = trial["score"]
     best = max(rewards, key=rewards.get)
     assert f"trial {best}, reward {rewards[best]:.4f}" in printed
+
+
+def test_workers_get_every_cost_aware_flag(monkeypatch, tmp_path):
+    import keras_se.tuning.launcher
+    from keras_se.cli.main import build_parser
+
+    launched = {}
+    monkeypatch.setattr(
+        keras_se.tuning.launcher,
+        "launch_local",
+        lambda argv, workers: launched.update(argv=argv, workers=workers) or 0,
+    )
+    flags = ["--objectives", "val_accuracy,latency_ms", "--target", "latency_ms=2",
+             "--exponent", "-0.1", "--latency-batch-size", "4",
+             "--population-size", "3", "--load-trial", "05",
+             "--directory", str(tmp_path)]  # fmt: skip
+    assert main(["tune", "--workers", "2", *flags]) == 0
+    assert launched["workers"] == 2
+    parser = build_parser()
+    expected = vars(parser.parse_args(["tune", *flags]))
+    assert vars(parser.parse_args(["tune", *launched["argv"]])) == expected
