@@ -92,3 +92,11 @@ class KerasTunerInternalsError(KerasSEError, RuntimeError):
     def __init__(self, message: str, internal: str):
         super().__init__(message)
         self.internal = internal
+
+
+class ObjectiveError(KerasSEError, ValueError):
+    """A search objective that cannot be used, found before the first trial.
+
+    An unknown name, a direction that contradicts the metric's own, an
+    objective given twice, or a metric the model never logs.
+    """

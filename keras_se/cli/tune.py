@@ -8,6 +8,12 @@ import sys
 from pathlib import Path
 
 from keras_se.cli.arguments import attention_list, positive_int, print_path
+from keras_se.cli.tune_front import (
+    add_cost_arguments,
+    check_objectives,
+    report_front,
+    save_trial_model,
+)
 
 
 def add_parser(commands) -> None:
@@ -26,8 +32,12 @@ def add_parser(commands) -> None:
         ),
     )
     tune.add_argument(
-        "--tuner", choices=("random", "bayesian", "hyperband"), default="random"
+        "--tuner",
+        choices=("random", "bayesian", "hyperband"),
+        default=None,
+        help="the search algorithm (default: random; with --objectives, NSGA-II)",
     )
+    add_cost_arguments(tune)
     tune.add_argument("--max-trials", type=positive_int, default=8)
     tune.add_argument(
         "--attention",
@@ -71,14 +81,18 @@ def run(args: argparse.Namespace) -> int:
     if args.workers:
         from keras_se.tuning.launcher import launch_local
 
+        check_objectives(args)
         argv = _argv_without_workers(args)
         code = launch_local(argv, args.workers)
         return code
+    # Before anything starts TensorFlow's thread pools.
     _limit_threads()
+    check_objectives(args)
     import keras
 
     from keras_se.tuning.distributed import TUNERS, make_tuner, role, run_search
     from keras_se.tuning.hypermodel import SEHyperModel
+    from keras_se.tuning.pareto_search import ParetoSearch
     from keras_se.tuning.results import collect_results, results_table, write_results
 
     keras.utils.set_random_seed(args.seed)
@@ -89,13 +103,26 @@ def run(args: argparse.Namespace) -> int:
         project_name=args.project_name,
         seed=args.seed,
     )
+    tuner_class = TUNERS[args.tuner or "random"]
+    if args.objectives:
+        tuner_class = ParetoSearch
+        tuner_kwargs.pop("objective")
+        tuner_kwargs.update(
+            objectives=args.objectives,
+            target=args.target,
+            exponent=args.exponent,
+            population_size=args.population_size,
+        )
     if args.tuner == "hyperband":
         tuner_kwargs["max_epochs"] = args.epochs
     else:
         tuner_kwargs["max_trials"] = args.max_trials
+    hypermodel = SEHyperModel(
+        base, attentions=args.attention, latency_batch_size=args.latency_batch_size
+    )
     tuner = make_tuner(
-        TUNERS[args.tuner],
-        SEHyperModel(base, attentions=args.attention),
+        tuner_class,
+        hypermodel,
         project_dir_of=lambda d, p: Path(d) / p,
         overwrite=args.overwrite,
         lease_seconds=args.lease_seconds,
@@ -122,12 +149,16 @@ def run(args: argparse.Namespace) -> int:
         )
     for path in write_results(rows, "val_accuracy", project_dir):
         print_path(console, f"Wrote {path}")
+    if args.objectives:
+        report_front(console, tuner, project_dir, args)
+    if args.load_trial is not None:
+        save_trial_model(console, tuner, project_dir, args.load_trial)
     return 0
 
 
 def _argv_without_workers(args) -> list[str]:
     argv = [
-        "--tuner", args.tuner, "--max-trials", str(args.max_trials),
+        "--max-trials", str(args.max_trials),
         "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
         "--attention", ",".join(args.attention),
         "--dataset", args.dataset, "--image-size", str(args.image_size),
@@ -135,6 +166,11 @@ def _argv_without_workers(args) -> list[str]:
         "--lease-seconds", str(args.lease_seconds),
         "--heartbeat-seconds", str(args.heartbeat_seconds), "--seed", str(args.seed),
     ]  # fmt: skip
+    for flag in ("tuner", "objectives", "target", "population_size", "load_trial"):
+        if getattr(args, flag) is not None:
+            argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    argv += ["--exponent", str(args.exponent)]
+    argv += ["--latency-batch-size", str(args.latency_batch_size)]
     if args.overwrite:
         argv.append("--overwrite")
     if args.quiet:

@@ -3,7 +3,9 @@
 `SEHyperModel` works with any KerasTuner tuner. For a search spread over a
 chief and workers (KerasTuner's `KERASTUNER_*` variables), every process
 builds its tuner with `make_tuner` and runs its part with `run_search`;
-`role()` tells a script which part it plays. The leases that make that search
+`role()` tells a script which part it plays. `ParetoSearch` searches for
+the Pareto front of several objectives (accuracy, parameters, measured
+latency) with NSGA-II on KerasTuner's oracle. The leases that make that search
 survive a dead worker or chief live in `keras_se.tuning.leases`, and the
 KerasTuner internals they need in `keras_se.tuning.compat`.
 """
@@ -20,6 +22,7 @@ from keras_se.tuning.hypermodel import (
     PARAMS_ADDED,
     SEHyperModel,
 )
+from keras_se.tuning.pareto_search import ParetoOracle, ParetoSearch
 
 __all__ = [
     "HP_ATTENTION",
@@ -30,6 +33,8 @@ __all__ = [
     "HP_RATIO",
     "HP_STAGES",
     "PARAMS_ADDED",
+    "ParetoOracle",
+    "ParetoSearch",
     "SEHyperModel",
     "make_tuner",
     "role",

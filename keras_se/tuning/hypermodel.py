@@ -7,10 +7,13 @@ from collections.abc import Callable, Sequence
 import keras
 import keras_tuner
 
+from keras_se._validation import check_positive_int
 from keras_se.layers import IDENTITY_GATES
 from keras_se.layers.attention import attention_takes, check_attentions
 from keras_se.surgery import PLACEMENTS, POSITIONS, describe, wrap_with_se
 from keras_se.surgery.graph import has_residual_merges
+from keras_se.tuning.latency import measure_latency_ms
+from keras_se.tuning.objectives import LATENCY_MS, PARAMS, PARAMS_ADDED
 
 HP_ATTENTION = "attention"
 HP_RATIO = "se_ratio"
@@ -19,7 +22,6 @@ HP_POSITION = "se_position"
 HP_STAGES = "se_stages"
 HP_GATE = "se_gate"
 HP_LEARNING_RATE = "learning_rate"
-PARAMS_ADDED = "params_added"
 
 RATIOS = (4, 8, 16, 32)
 STAGE_CHOICES = {"all": None, "last": [-1], "last_two": [-2, -1]}
@@ -52,9 +54,13 @@ class SEHyperModel(keras_tuner.HyperModel):
     - `se_gate` (`HP_GATE`): `"sigmoid"` or `"hard_sigmoid"`.
     - `learning_rate` (`HP_LEARNING_RATE`), when `tune_learning_rate=True`.
 
-    `fit` returns the final epoch's metrics plus `params_added`
-    (`PARAMS_ADDED`), the parameters the SE blocks cost, so results tables
-    can weigh accuracy against size.
+    `fit` returns the final epoch's metrics plus three costs, so a search
+    can weigh accuracy against them: `params_added` (`PARAMS_ADDED`), the
+    parameters the SE blocks cost; `params` (`PARAMS`), the whole model's;
+    and `latency_ms` (`LATENCY_MS`), the trained model's inference time
+    measured in the process that trained it (`measure_latency_ms`: the
+    median of `latency_repeats` calls on `latency_batch_size` rows, after
+    warm-up calls).
 
     Args:
         base: a function that returns a new (uncompiled) base model, or a
@@ -68,6 +74,8 @@ class SEHyperModel(keras_tuner.HyperModel):
         ratios: the ratios to search.
         attentions: the attentions to search, names in
             `keras_se.layers.ATTENTIONS` (`("se", "eca", "cbam")`).
+        latency_batch_size: the batch size `latency_ms` is measured at.
+        latency_repeats: the timed calls whose median is `latency_ms`.
 
     Example:
 
@@ -90,6 +98,8 @@ class SEHyperModel(keras_tuner.HyperModel):
         identity_init: bool = True,
         ratios: tuple[int, ...] = RATIOS,
         attentions: Sequence[str] = ("se",),
+        latency_batch_size: int = 1,
+        latency_repeats: int = 20,
         **kwargs,
     ):
         if not (callable(base) or isinstance(base, keras.Model)):
@@ -98,6 +108,8 @@ class SEHyperModel(keras_tuner.HyperModel):
                 f"Received: base={base!r}"
             )
         attentions = check_attentions(attentions)
+        check_positive_int("latency_batch_size", latency_batch_size)
+        check_positive_int("latency_repeats", latency_repeats)
         super().__init__(**kwargs)
         self.base = base
         self.attentions = attentions
@@ -107,6 +119,8 @@ class SEHyperModel(keras_tuner.HyperModel):
         self.tune_learning_rate = tune_learning_rate
         self.identity_init = identity_init
         self.ratios = tuple(ratios)
+        self.latency_batch_size = latency_batch_size
+        self.latency_repeats = latency_repeats
         self._has_residual_units: bool | None = None
 
     def _base_model(self) -> keras.Model:
@@ -174,4 +188,23 @@ class SEHyperModel(keras_tuner.HyperModel):
         history = model.fit(*args, **kwargs)
         results = {name: values[-1] for name, values in history.history.items()}
         results[PARAMS_ADDED] = sum(block.params for block in describe(model))
+        results[PARAMS] = model.count_params()
+        results[LATENCY_MS] = measure_latency_ms(
+            model, self.latency_batch_size, repeats=self.latency_repeats
+        )
         return results
+
+    def logged_metrics(self, validation: bool) -> set[str]:
+        """Every name `fit` reports: the loss, the compiled metrics, the costs.
+
+        Args:
+            validation: whether the search is given validation data, which
+                adds the `val_` metrics.
+        """
+        names = ["loss"] + [
+            metric if isinstance(metric, str) else metric.name
+            for metric in self.metrics
+        ]
+        if validation:
+            names += [f"val_{name}" for name in names]
+        return {*names, PARAMS_ADDED, PARAMS, LATENCY_MS}

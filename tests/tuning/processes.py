@@ -18,8 +18,9 @@ TRIALS = 4
 class Search:
     """A chief and workers sharing `directory`, started and killed by the tests."""
 
-    def __init__(self, directory: Path, epochs: int = 2):
+    def __init__(self, directory: Path, epochs: int = 2, extra: list[str] = ()):
         self.directory = directory
+        self.extra = list(extra)
         self.project = directory / "se_search"
         self.port = free_port()
         self.epochs = epochs
@@ -31,7 +32,7 @@ class Search:
             sys.executable, "-m", "keras_se.cli", "tune", "--max-trials", str(TRIALS),
             "--epochs", str(self.epochs), "--batch-size", "64",
             "--directory", str(self.directory), "--lease-seconds", "4",
-            "--heartbeat-seconds", "0.5", "--quiet",
+            "--heartbeat-seconds", "0.5", "--quiet", *self.extra,
         ]  # fmt: skip
         return [*argv, "--overwrite"] if overwrite else argv
 
@@ -59,6 +60,22 @@ class Search:
                 return
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting; logs:\n{self.all_logs()}")
+
+    def start_chief_and_two_workers(self) -> None:
+        self.start("chief", overwrite=True)
+        self.start("worker0")
+        self.start("worker1")
+
+    def kill_worker_mid_trial(self, tuner_id: str = "worker1") -> str:
+        """SIGKILLs `tuner_id` once it runs a trial; returns that trial's id."""
+
+        def mid_trial():
+            return tuner_id in self.oracle_state().get("ongoing_trials", {})
+
+        self.wait_for(mid_trial)
+        lost_trial = self.oracle_state()["ongoing_trials"][tuner_id]
+        self.kill(tuner_id)
+        return lost_trial
 
     def oracle_state(self) -> dict:
         path = self.project / "oracle.json"

@@ -28,16 +28,8 @@ def test_chief_and_two_workers_complete_every_trial(search):
 
 
 def test_killed_worker_trial_is_run_by_another(search):
-    search.start("chief", overwrite=True)
-    search.start("worker0")
-    search.start("worker1")
-
-    def worker1_mid_trial():
-        return "worker1" in search.oracle_state().get("ongoing_trials", {})
-
-    search.wait_for(worker1_mid_trial)
-    lost_trial = search.oracle_state()["ongoing_trials"]["worker1"]
-    search.kill("worker1")
+    search.start_chief_and_two_workers()
+    lost_trial = search.kill_worker_mid_trial("worker1")
     assert search.finish() == 0
     assert_every_trial_ran_once(search)
     # The whole logs: the chief's results table after the search can push the

@@ -21,6 +21,7 @@ from keras_se.tuning import (
     SEHyperModel,
 )
 from keras_se.tuning.hypermodel import SEARCHED_GATES, SEARCHED_PLACEMENTS
+from keras_se.tuning.objectives import LATENCY_MS, PARAMS
 from tests.surgery.helpers import two_stage_channels_first_cnn
 
 
@@ -98,6 +99,8 @@ def test_each_tuner_runs_and_reports_params_added(tuner_class, tmp_path):
         added = trial.metrics.get_last_value(PARAMS_ADDED)
         model = tuner.hypermodel.build(trial.hyperparameters)
         assert added == sum(b.count_params() for b in se_blocks(model)) > 0
+        assert trial.metrics.get_last_value(PARAMS) == model.count_params()
+        assert trial.metrics.get_last_value(LATENCY_MS) > 0
     best = tuner.get_best_models(1)[0]
     assert np.isfinite(best.predict(test.x[:4], verbose=0)).all()
 
@@ -108,6 +111,20 @@ def test_a_trained_model_is_wrapped_not_modified():
     SEHyperModel(base).build(keras_tuner.HyperParameters())
     for old, new in zip(before, base.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)
+
+
+def test_logged_metrics_are_the_loss_the_metrics_and_the_costs():
+    hypermodel = SEHyperModel(plain_cnn, metrics=["accuracy", keras.metrics.AUC()])
+    assert hypermodel.logged_metrics(validation=False) == {
+        "loss", "accuracy", "auc", PARAMS, PARAMS_ADDED, LATENCY_MS
+    }  # fmt: skip
+    assert {"val_loss", "val_accuracy", "val_auc"} <= hypermodel.logged_metrics(True)
+
+
+@pytest.mark.parametrize("argument", ["latency_batch_size", "latency_repeats"])
+def test_bad_latency_arguments_are_refused(argument):
+    with pytest.raises(ValueError, match=argument):
+        SEHyperModel(plain_cnn, **{argument: 0})
 
 
 def test_bad_base_is_refused():

@@ -63,3 +63,11 @@ def test_search_application(tmp_path):
         "32", "--max-trials", "1", "--epochs", "1", cwd=tmp_path,
     )  # fmt: skip
     assert "best hyperparameters: {" in out
+
+
+def test_search_pareto(tmp_path):
+    out = run_script(
+        "search_pareto.py", "--max-trials", "2", "--epochs", "1", cwd=tmp_path
+    )
+    assert "Pareto front" in out and "pareto.csv" in out and "reloaded trial" in out
+    assert (tmp_path / "keras_se_tuning" / "digits_pareto" / "pareto.png").exists()
