@@ -16,6 +16,7 @@ from keras_se.layers._attention_parts import (
     BATCH_NORM_MOMENTUM,
     timm_units,
 )
+from keras_se.layers._docstrings import DocTemplate
 from keras_se.layers.base_attention import BaseAttention
 from keras_se.layers.bottleneck import check_ratio
 from keras_se.layers.weight_arguments import KERNEL_ARGUMENTS
@@ -24,8 +25,7 @@ from keras_se.layers.weight_arguments import KERNEL_ARGUMENTS
 DEFAULT_SPATIAL_KERNEL_SIZE = 7
 
 
-@keras.saving.register_keras_serializable(package="keras_se")
-class CBAM2D(BaseAttention):
+CBAM_DOC = DocTemplate(
     """Convolutional Block Attention Module: channel, then spatial attention.
 
     *Channel attention*: the spatial mean and the spatial maximum of each
@@ -73,24 +73,19 @@ class CBAM2D(BaseAttention):
         training: whether the batch normalization uses the batch's
             statistics.
 
-    Input shape:
-        `(batch, height, width, channels)` with `"channels_last"`,
-        `(batch, channels, height, width)` with `"channels_first"`.
-
-    Output shape:
-        The input's shape.
-
-    Example:
-
-    >>> x = np.random.rand(2, 8, 8, 32).astype("float32")
-    >>> layer = keras_se.layers.CBAM2D(ratio=8)
-    >>> tuple(layer(x).shape)
-    (2, 8, 8, 32)
-
+{shapes}
     Reference:
         - [Woo et al., CBAM: Convolutional Block Attention Module,
             ECCV 2018](https://arxiv.org/abs/1807.06521)
-    """
+    """,
+    {2: (2, 8, 8, 32)},
+    example_args="ratio=8",
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_se")
+class CBAM2D(BaseAttention):
+    __doc__ = CBAM_DOC.fill("CBAM2D", 2)
 
     attention_kind = "cbam"
     own_arguments = ("ratio", "units", "divisor", "spatial_kernel_size", "activation")

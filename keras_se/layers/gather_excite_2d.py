@@ -22,13 +22,12 @@ from keras_se.layers._attention_parts import (
     torch_average_pool,
     torch_max_pool,
 )
+from keras_se.layers._docstrings import DocTemplate
 from keras_se.layers.base_attention import BaseAttention
 from keras_se.layers.bottleneck import check_ratio
 from keras_se.layers.weight_arguments import fresh_initializer
 
-
-@keras.saving.register_keras_serializable(package="keras_se")
-class GatherExcite2D(BaseAttention):
+GE_DOC = DocTemplate(
     """Gather-Excite attention: gather context over an extent, excite, rescale.
 
     The *gather* summarizes each channel over a neighbourhood: the whole map
@@ -95,25 +94,20 @@ class GatherExcite2D(BaseAttention):
         training: whether the batch normalization of `extra_params=True`
             uses the batch's statistics.
 
-    Input shape:
-        `(batch, height, width, channels)` with `"channels_last"`,
-        `(batch, channels, height, width)` with `"channels_first"`.
-
-    Output shape:
-        The input's shape.
-
-    Example:
-
-    >>> x = np.random.rand(2, 7, 7, 32).astype("float32")
-    >>> layer = keras_se.layers.GatherExcite2D(extent=4, extra_params=True)
-    >>> tuple(layer(x).shape)
-    (2, 7, 7, 32)
-
+{shapes}
     Reference:
         - [Hu et al., Gather-Excite: Exploiting Feature Context in
             Convolutional Neural Networks, NeurIPS 2018](
             https://arxiv.org/abs/1810.12348)
-    """
+    """,
+    {2: (2, 7, 7, 32)},
+    example_args="extent=4, extra_params=True",
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_se")
+class GatherExcite2D(BaseAttention):
+    __doc__ = GE_DOC.fill("GatherExcite2D", 2)
 
     attention_kind = "ge"
     own_arguments = (

@@ -14,6 +14,7 @@ from keras_se._validation import (
     get_keras_object,
 )
 from keras_se.layers._attention_parts import timm_units
+from keras_se.layers._docstrings import DocTemplate
 from keras_se.layers.base_attention import BaseAttention
 from keras_se.layers.bottleneck import check_ratio
 from keras_se.layers.squeeze import accumulation_dtype
@@ -25,8 +26,7 @@ FUSIONS = ("scale", "add", "both")
 LAYER_NORM_EPSILON = 1e-6
 
 
-@keras.saving.register_keras_serializable(package="keras_se")
-class GlobalContext2D(BaseAttention):
+GC_DOC = DocTemplate(
     """Global context block (GCNet): attention pooling, a transform, a fusion.
 
     The *context* is one vector per sample: a 1x1 convolution with bias maps
@@ -75,24 +75,19 @@ class GlobalContext2D(BaseAttention):
     Call arguments:
         inputs: a 4D tensor.
 
-    Input shape:
-        `(batch, height, width, channels)` with `"channels_last"`,
-        `(batch, channels, height, width)` with `"channels_first"`.
-
-    Output shape:
-        The input's shape.
-
-    Example:
-
-    >>> x = np.random.rand(2, 6, 6, 16).astype("float32")
-    >>> layer = keras_se.layers.GlobalContext2D(fusion="add")
-    >>> tuple(layer(x).shape)
-    (2, 6, 6, 16)
-
+{shapes}
     Reference:
         - [Cao et al., GCNet: Non-local Networks Meet Squeeze-Excitation
             Networks and Beyond, ICCVW 2019](https://arxiv.org/abs/1904.11492)
-    """
+    """,
+    {2: (2, 6, 6, 16)},
+    example_args='fusion="add"',
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_se")
+class GlobalContext2D(BaseAttention):
+    __doc__ = GC_DOC.fill("GlobalContext2D", 2)
 
     attention_kind = "gc"
     own_arguments = (

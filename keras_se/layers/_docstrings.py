@@ -1,0 +1,93 @@
+"""Docstring text shared by the 1D, 2D and 3D variants, written once.
+
+As keras fills its preprocessing layers' `__doc__` from one template, a
+family's class docstring is one `DocTemplate` beside its private base,
+filled per rank with the facts below and set on each variant class.
+
+Example:
+
+>>> from keras_se.layers._docstrings import RANKS
+>>> RANKS[3]["input_last"]
+'(batch, depth, height, width, channels)'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+RANKS = {
+    1: {
+        "subject": "sequences and other 1D signals",
+        "positions": "L",
+        "mean": "1/L",
+        "tensor": "3D",
+        "input_last": "(batch, steps, channels)",
+        "input_first": "(batch, channels, steps)",
+    },
+    2: {
+        "subject": "images and feature maps",
+        "positions": "H*W",
+        "mean": "1/(H*W)",
+        "tensor": "4D",
+        "input_last": "(batch, height, width, channels)",
+        "input_first": "(batch, channels, height, width)",
+    },
+    3: {
+        "subject": "volumes and videos",
+        "positions": "D*H*W",
+        "mean": "1/(D*H*W)",
+        "tensor": "5D",
+        "input_last": "(batch, depth, height, width, channels)",
+        "input_first": "(batch, channels, depth, height, width)",
+    },
+}
+
+SHAPES = """\
+    Input shape:
+        `{input_last}` with `"channels_last"`,
+        `{input_first}` with `"channels_first"`.
+
+    Output shape:
+        The input's shape.
+
+    Example:
+
+    >>> x = np.random.rand({example_dims}).astype("float32")
+    >>> layer = keras_se.layers.{name}({example_args})
+    >>> tuple(layer(x).shape)
+    {example_shape}
+{more}"""
+
+
+@dataclasses.dataclass(frozen=True)
+class DocTemplate:
+    """A family's class docstring, with the facts of each rank as fields.
+
+    Attributes:
+        text: the docstring, with `{subject}`, `{positions}`, `{mean}`,
+            `{tensor}` and `{shapes}` (the input and output shapes and the
+            example, `SHAPES`) as fields.
+        shapes: the example input's shape for each rank.
+        example_args: the example's constructor arguments, as source.
+        more: one more example line and its output, if any.
+    """
+
+    text: str
+    shapes: dict[int, tuple[int, ...]]
+    example_args: str = ""
+    more: tuple[str, str] | None = None
+
+    def fill(self, name: str, rank: int) -> str:
+        """The docstring of the variant `name` of `rank` (1, 2 or 3)."""
+        shape = self.shapes[rank]
+        facts = {
+            **RANKS[rank],
+            "name": name,
+            "example_dims": ", ".join(str(size) for size in shape),
+            "example_shape": str(tuple(shape)),
+            "example_args": self.example_args,
+            "more": f"    >>> {self.more[0]}\n    {self.more[1]}\n"
+            if self.more
+            else "",
+        }
+        return self.text.format(shapes=SHAPES.format(**facts), **facts)
