@@ -26,6 +26,7 @@ from keras_se.layers.gates import GATES, check_identity_start, get_gate
 from keras_se.layers.quantization import QuantizableSublayers
 from keras_se.layers.squeeze import channel_axis, spatial_axes
 from keras_se.layers.weight_arguments import (
+    pop_weight_arguments,
     set_weight_arguments,
     sublayer_weight_arguments,
     weight_arguments_config,
@@ -45,10 +46,9 @@ class BaseAttention(AttentionInterface, QuantizableSublayers, keras.layers.Layer
         gate_scale: positive float, a constant the gate is multiplied by.
         data_format: `"channels_last"`, `"channels_first"` or `None`
             (`keras.config.image_data_format()`).
-        weight_arguments: the layer's weight arguments, all of
-            `WEIGHT_ARGUMENTS` or, for a layer without biases, all of
-            `KERNEL_ARGUMENTS`.
-        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+        **kwargs: the layer's weight arguments (its `weight_argument_names`,
+            defaulted if absent) and base layer keyword arguments, such as
+            `name` and `dtype`.
     """
 
     rank: int = 2
@@ -58,13 +58,13 @@ class BaseAttention(AttentionInterface, QuantizableSublayers, keras.layers.Layer
         gate: str,
         gate_scale: float,
         data_format: str | None,
-        weight_arguments: dict[str, Any],
         **kwargs,
     ):
         self.gate = check_choice("gate", gate, GATES)
         self.gate_scale = check_positive_number("gate_scale", gate_scale)
         self.data_format = resolve_data_format(data_format)
-        set_weight_arguments(self, **weight_arguments)
+        weights = pop_weight_arguments(kwargs, self.weight_argument_names)
+        set_weight_arguments(self, **weights)
         super().__init__(**kwargs)
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
         self._gate_fn = get_gate(gate)

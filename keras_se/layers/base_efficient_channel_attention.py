@@ -137,9 +137,6 @@ class BaseEfficientChannelAttention(BaseChannelGate):
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
         data_format: str | None = None,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         self.kernel_size = check_positive_int(
@@ -157,11 +154,6 @@ class BaseEfficientChannelAttention(BaseChannelGate):
             gate=gate,
             gate_scale=gate_scale,
             data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "kernel_constraint": kernel_constraint,
-            },
             **kwargs,
         )
 

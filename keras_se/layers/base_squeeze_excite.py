@@ -137,12 +137,6 @@ class BaseSqueezeExcite(BaseChannelGate):
         squeeze: str = "avg",
         data_format: str | None = None,
         use_bias: bool = True,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | keras.initializers.Initializer = "zeros",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
-        bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         check_ratio(ratio)
@@ -158,14 +152,6 @@ class BaseSqueezeExcite(BaseChannelGate):
             gate=gate,
             gate_scale=gate_scale,
             data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "bias_initializer": bias_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "bias_regularizer": bias_regularizer,
-                "kernel_constraint": kernel_constraint,
-                "bias_constraint": bias_constraint,
-            },
             **kwargs,
         )
 

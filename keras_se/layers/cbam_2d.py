@@ -109,9 +109,6 @@ class CBAM2D(BaseAttention):
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
         data_format: str | None = None,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         check_ratio(ratio)
@@ -132,11 +129,6 @@ class CBAM2D(BaseAttention):
             gate=gate,
             gate_scale=gate_scale,
             data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "kernel_constraint": kernel_constraint,
-            },
             **kwargs,
         )
 

@@ -144,12 +144,6 @@ class GatherExcite2D(BaseAttention):
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
         data_format: str | None = None,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | keras.initializers.Initializer = "zeros",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
-        bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         is_int = isinstance(extent, int) and not isinstance(extent, bool)
@@ -181,14 +175,6 @@ class GatherExcite2D(BaseAttention):
             gate=gate,
             gate_scale=gate_scale,
             data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "bias_initializer": bias_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "bias_regularizer": bias_regularizer,
-                "kernel_constraint": kernel_constraint,
-                "bias_constraint": bias_constraint,
-            },
             **kwargs,
         )
 
