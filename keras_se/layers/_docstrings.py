@@ -43,7 +43,7 @@ RANKS = {
 }
 
 SHAPES = """\
-    Input shape:
+Input shape:
         `{input_last}` with `"channels_last"`,
         `{input_first}` with `"channels_first"`.
 
@@ -91,3 +91,18 @@ class DocTemplate:
             else "",
         }
         return self.text.format(shapes=SHAPES.format(**facts), **facts)
+
+
+def fill_shapes(shape: tuple[int, ...], example_args: str = ""):
+    """A class decorator: fills the `{shapes}` field of a 2D layer's docstring.
+
+    The input and output shapes and the example (`SHAPES`), for the layers
+    that have no 1D and 3D variants.
+    """
+
+    def decorate(cls):
+        template = DocTemplate(cls.__doc__, {2: shape}, example_args)
+        cls.__doc__ = template.fill(cls.__name__, 2)
+        return cls
+
+    return decorate

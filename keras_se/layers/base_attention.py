@@ -159,7 +159,10 @@ class BaseChannelGate(BaseAttention):
     The base of SE, ECA and eSE: a subclass defines
     `excitation(inputs, mask=None)`, the gate of shape `(batch, channels)`.
     A padding mask over the spatial axes is left out of the squeeze (the
-    subclass's business) and passed on unchanged.
+    subclass's business) and passed on unchanged. Each of the three holds
+    the arguments, build, excitation and `get_config` of its 1D/2D/3D
+    variants, which only set `rank`, the number of spatial axes, and their
+    docstrings (its `DocTemplate`, filled per rank).
     """
 
     def __init__(self, *args, **kwargs):

@@ -45,7 +45,7 @@ ESE_DOC = DocTemplate(
             (mean and max), and a sample whose positions are all masked
             squeezes to 0.
 
-{shapes}
+    {shapes}
     Reference:
         - [Lee and Park, CenterMask: Real-Time Anchor-Free Instance
             Segmentation, CVPR 2020](https://arxiv.org/abs/1911.06667)
@@ -56,11 +56,7 @@ ESE_DOC = DocTemplate(
 
 
 class BaseEffectiveSqueezeExcite(BaseChannelGate):
-    """Effective Squeeze-and-Excitation over `rank` spatial axes.
-
-    Holds the arguments, build, excitation and `get_config` for the 1D/2D/3D
-    variants, which only set `rank` and their docstrings.
-    """
+    """Effective Squeeze-and-Excitation: the body of the 1D, 2D and 3D variants."""
 
     rank: int = 2
     attention_kind = "ese"
@@ -75,12 +71,7 @@ class BaseEffectiveSqueezeExcite(BaseChannelGate):
         **kwargs,
     ):
         self.add_maxpool = check_bool("add_maxpool", add_maxpool)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)

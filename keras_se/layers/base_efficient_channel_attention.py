@@ -105,7 +105,7 @@ ECA_DOC = DocTemplate(
             padding mask): masked positions are left out of the squeeze,
             and a sample whose positions are all masked squeezes to 0.
 
-{shapes}
+    {shapes}
     Reference:
         - [Wang et al., ECA-Net: Efficient Channel Attention for Deep
             Convolutional Neural Networks, CVPR 2020](
@@ -117,11 +117,7 @@ ECA_DOC = DocTemplate(
 
 
 class BaseEfficientChannelAttention(BaseChannelGate):
-    """Efficient Channel Attention over `rank` spatial axes.
-
-    Holds the arguments, build, excitation and `get_config` for the 1D/2D/3D
-    variants, which only set `rank` and their docstrings.
-    """
+    """Efficient Channel Attention: the body of the 1D, 2D and 3D variants."""
 
     rank: int = 2
     attention_kind = "eca"
@@ -150,12 +146,7 @@ class BaseEfficientChannelAttention(BaseChannelGate):
         self.gamma = check_positive_number("gamma", gamma)
         self.beta = _check_finite_number("beta", beta)
         self.padding = check_choice("padding", padding, ECA_PADDINGS)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)

@@ -10,7 +10,6 @@ from keras_se._validation import (
     check_bool,
     check_choice,
     check_fraction,
-    check_positive_int,
     get_keras_object,
 )
 from keras_se.layers._docstrings import DocTemplate
@@ -18,7 +17,7 @@ from keras_se.layers.base_attention import BaseChannelGate
 from keras_se.layers.bottleneck import (
     DEFAULT_ROUND_LIMIT,
     bottleneck_units,
-    check_ratio,
+    set_width_arguments,
 )
 from keras_se.layers.squeeze import spatial_max, spatial_mean
 
@@ -91,7 +90,7 @@ SE_DOC = DocTemplate(
             A sample whose positions are all masked squeezes to 0, with
             `squeeze="avg"` and `squeeze="max"` alike.
 
-{shapes}
+    {shapes}
     Reference:
         - [Hu et al., Squeeze-and-Excitation Networks, CVPR 2018](
             https://arxiv.org/abs/1709.01507)
@@ -102,12 +101,7 @@ SE_DOC = DocTemplate(
 
 
 class BaseSqueezeExcite(BaseChannelGate):
-    """Squeeze-and-Excitation over `rank` spatial axes.
-
-    Holds the arguments, build, excitation and `get_config` for the 1D/2D/3D
-    variants, which only set `rank`, the number of spatial axes, and their
-    docstrings.
-    """
+    """Squeeze-and-Excitation: the body of the 1D, 2D and 3D variants."""
 
     rank: int = 2
     attention_kind = "se"
@@ -139,21 +133,12 @@ class BaseSqueezeExcite(BaseChannelGate):
         use_bias: bool = True,
         **kwargs,
     ):
-        check_ratio(ratio)
-        # Stored as passed: an int ratio stays an int in the config.
-        self.ratio = ratio
-        self.units = check_positive_int("units", units, allow_none=True)
-        self.divisor = check_positive_int("divisor", divisor)
+        set_width_arguments(self, ratio, units, divisor)
         self.round_limit = check_fraction("round_limit", round_limit)
         self.activation = get_keras_object("activation", activation)
         self.squeeze = check_choice("squeeze", squeeze, SQUEEZES)
         self.use_bias = check_bool("use_bias", use_bias)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)

@@ -16,16 +16,18 @@ from keras_se.layers._attention_parts import (
     BATCH_NORM_MOMENTUM,
     timm_units,
 )
-from keras_se.layers._docstrings import DocTemplate
+from keras_se.layers._docstrings import fill_shapes
 from keras_se.layers.base_attention import BaseAttention
-from keras_se.layers.bottleneck import check_ratio
+from keras_se.layers.bottleneck import set_width_arguments
 from keras_se.layers.weight_arguments import KERNEL_ARGUMENTS
 
 # timm's `CbamModule` default, allowed on any map.
 DEFAULT_SPATIAL_KERNEL_SIZE = 7
 
 
-CBAM_DOC = DocTemplate(
+@keras.saving.register_keras_serializable(package="keras_se")
+@fill_shapes((2, 8, 8, 32), "ratio=8")
+class CBAM2D(BaseAttention):
     """Convolutional Block Attention Module: channel, then spatial attention.
 
     *Channel attention*: the spatial mean and the spatial maximum of each
@@ -73,19 +75,11 @@ CBAM_DOC = DocTemplate(
         training: whether the batch normalization uses the batch's
             statistics.
 
-{shapes}
+    {shapes}
     Reference:
         - [Woo et al., CBAM: Convolutional Block Attention Module,
             ECCV 2018](https://arxiv.org/abs/1807.06521)
-    """,
-    {2: (2, 8, 8, 32)},
-    example_args="ratio=8",
-)
-
-
-@keras.saving.register_keras_serializable(package="keras_se")
-class CBAM2D(BaseAttention):
-    __doc__ = CBAM_DOC.fill("CBAM2D", 2)
+    """
 
     attention_kind = "cbam"
     own_arguments = ("ratio", "units", "divisor", "spatial_kernel_size", "activation")
@@ -111,10 +105,7 @@ class CBAM2D(BaseAttention):
         data_format: str | None = None,
         **kwargs,
     ):
-        check_ratio(ratio)
-        self.ratio = ratio
-        self.units = check_positive_int("units", units, allow_none=True)
-        self.divisor = check_positive_int("divisor", divisor)
+        set_width_arguments(self, ratio, units, divisor)
         check_positive_int("spatial_kernel_size", spatial_kernel_size)
         if spatial_kernel_size % 2 == 0:
             # timm pads (k - 1) // 2 on each side: an even window would
@@ -125,12 +116,7 @@ class CBAM2D(BaseAttention):
             )
         self.spatial_kernel_size = spatial_kernel_size
         self.activation = get_keras_object("activation", activation)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)

@@ -10,7 +10,6 @@ from keras import ops
 
 from keras_se._validation import (
     check_bool,
-    check_positive_int,
     get_keras_object,
 )
 from keras_se.layers._attention_parts import (
@@ -22,12 +21,15 @@ from keras_se.layers._attention_parts import (
     torch_average_pool,
     torch_max_pool,
 )
-from keras_se.layers._docstrings import DocTemplate
+from keras_se.layers._docstrings import fill_shapes
 from keras_se.layers.base_attention import BaseAttention
-from keras_se.layers.bottleneck import check_ratio
+from keras_se.layers.bottleneck import set_width_arguments
 from keras_se.layers.weight_arguments import fresh_initializer
 
-GE_DOC = DocTemplate(
+
+@keras.saving.register_keras_serializable(package="keras_se")
+@fill_shapes((2, 7, 7, 32), "extent=4, extra_params=True")
+class GatherExcite2D(BaseAttention):
     """Gather-Excite attention: gather context over an extent, excite, rescale.
 
     The *gather* summarizes each channel over a neighbourhood: the whole map
@@ -94,20 +96,12 @@ GE_DOC = DocTemplate(
         training: whether the batch normalization of `extra_params=True`
             uses the batch's statistics.
 
-{shapes}
+    {shapes}
     Reference:
         - [Hu et al., Gather-Excite: Exploiting Feature Context in
             Convolutional Neural Networks, NeurIPS 2018](
             https://arxiv.org/abs/1810.12348)
-    """,
-    {2: (2, 7, 7, 32)},
-    example_args="extent=4, extra_params=True",
-)
-
-
-@keras.saving.register_keras_serializable(package="keras_se")
-class GatherExcite2D(BaseAttention):
-    __doc__ = GE_DOC.fill("GatherExcite2D", 2)
+    """
 
     attention_kind = "ge"
     own_arguments = (
@@ -160,10 +154,7 @@ class GatherExcite2D(BaseAttention):
                 "more. Received: extra_params=True, extent=0"
             )
         self.use_mlp = check_bool("use_mlp", use_mlp)
-        check_ratio(ratio)
-        self.ratio = ratio
-        self.units = check_positive_int("units", units, allow_none=True)
-        self.divisor = check_positive_int("divisor", divisor)
+        set_width_arguments(self, ratio, units, divisor)
         self.add_maxpool = check_bool("add_maxpool", add_maxpool)
         if add_maxpool and extra_params:
             raise ValueError(
@@ -171,12 +162,7 @@ class GatherExcite2D(BaseAttention):
                 "Received: add_maxpool=True, extra_params=True"
             )
         self.activation = get_keras_object("activation", activation)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)

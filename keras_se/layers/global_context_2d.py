@@ -10,13 +10,12 @@ from keras import ops
 from keras_se._validation import (
     check_bool,
     check_choice,
-    check_positive_int,
     get_keras_object,
 )
 from keras_se.layers._attention_parts import timm_units
-from keras_se.layers._docstrings import DocTemplate
+from keras_se.layers._docstrings import fill_shapes
 from keras_se.layers.base_attention import BaseAttention
-from keras_se.layers.bottleneck import check_ratio
+from keras_se.layers.bottleneck import set_width_arguments
 from keras_se.layers.squeeze import accumulation_dtype
 
 # How the transformed context meets the input: timm's `fuse_scale` (its
@@ -26,7 +25,9 @@ FUSIONS = ("scale", "add", "both")
 LAYER_NORM_EPSILON = 1e-6
 
 
-GC_DOC = DocTemplate(
+@keras.saving.register_keras_serializable(package="keras_se")
+@fill_shapes((2, 6, 6, 16), 'fusion="add"')
+class GlobalContext2D(BaseAttention):
     """Global context block (GCNet): attention pooling, a transform, a fusion.
 
     The *context* is one vector per sample: a 1x1 convolution with bias maps
@@ -75,19 +76,11 @@ GC_DOC = DocTemplate(
     Call arguments:
         inputs: a 4D tensor.
 
-{shapes}
+    {shapes}
     Reference:
         - [Cao et al., GCNet: Non-local Networks Meet Squeeze-Excitation
             Networks and Beyond, ICCVW 2019](https://arxiv.org/abs/1904.11492)
-    """,
-    {2: (2, 6, 6, 16)},
-    example_args='fusion="add"',
-)
-
-
-@keras.saving.register_keras_serializable(package="keras_se")
-class GlobalContext2D(BaseAttention):
-    __doc__ = GC_DOC.fill("GlobalContext2D", 2)
+    """
 
     attention_kind = "gc"
     own_arguments = (
@@ -121,19 +114,11 @@ class GlobalContext2D(BaseAttention):
         data_format: str | None = None,
         **kwargs,
     ):
-        check_ratio(ratio)
-        self.ratio = ratio
-        self.units = check_positive_int("units", units, allow_none=True)
-        self.divisor = check_positive_int("divisor", divisor)
+        set_width_arguments(self, ratio, units, divisor)
         self.fusion = check_choice("fusion", fusion, FUSIONS)
         self.use_attention = check_bool("use_attention", use_attention)
         self.activation = get_keras_object("activation", activation)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     @property
     def fusions(self) -> tuple[str, ...]:
