@@ -58,6 +58,26 @@ Input shape:
     {example_shape}
 {more}"""
 
+# The `units` and `divisor` arguments of the blocks with timm's width rule.
+WIDTH_ARGS = """\
+units: positive int or `None`, an absolute width that overrides
+            `ratio`. The width is at most 64 times the input's
+            channels (so `ratio` is at least 1/64); a wider one raises a
+            `ValueError` when the layer is built.
+            Defaults to `None`.
+        divisor: positive int, the width is a multiple of it. Defaults to 1."""
+# The docstring of `initialize_as_identity` of the blocks with one weighted step.
+IDENTITY_DOC = """Zeroes {what}, so that the block starts as the identity.
+
+        The gate then sees logits of 0 for every input, and
+        `gate_scale * gate(0)` is 1 for a sigmoid or hard-sigmoid gate with
+        `gate_scale=2`: the block returns its input exactly.
+
+        Raises:
+            ValueError: if the layer is not built, or its gate and
+                `gate_scale` are not 1 at 0.
+        """
+
 
 @dataclasses.dataclass(frozen=True)
 class DocTemplate:
@@ -65,8 +85,8 @@ class DocTemplate:
 
     Attributes:
         text: the docstring, with `{subject}`, `{positions}`, `{mean}`,
-            `{tensor}` and `{shapes}` (the input and output shapes and the
-            example, `SHAPES`) as fields.
+            `{tensor}`, `{shapes}` (the input and output shapes and the
+            example, `SHAPES`) and `{width_args}` (`WIDTH_ARGS`) as fields.
         shapes: the example input's shape for each rank.
         example_args: the example's constructor arguments, as source.
         more: one more example line and its output, if any.
@@ -86,6 +106,7 @@ class DocTemplate:
             "example_dims": ", ".join(str(size) for size in shape),
             "example_shape": str(tuple(shape)),
             "example_args": self.example_args,
+            "width_args": WIDTH_ARGS,
             "more": f"    >>> {self.more[0]}\n    {self.more[1]}\n"
             if self.more
             else "",

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_se._validation import check_bool
-from keras_se.layers._docstrings import DocTemplate
+from keras_se.layers._docstrings import IDENTITY_DOC, DocTemplate
 from keras_se.layers.base_attention import BaseChannelGate
 from keras_se.layers.squeeze import spatial_max, spatial_mean
 
@@ -81,18 +81,12 @@ class BaseEffectiveSqueezeExcite(BaseChannelGate):
         self.fc.build((None, channels))
 
     def initialize_as_identity(self) -> None:
-        """Zeroes the fully connected step, so that the block starts as the identity.
-
-        The gate then sees logits of 0 for every input, and
-        `gate_scale * gate(0)` is 1 for a sigmoid or hard-sigmoid gate with
-        `gate_scale=2`: the block returns its input exactly.
-
-        Raises:
-            ValueError: if the layer is not built, or its gate and
-                `gate_scale` are not 1 at 0.
-        """
         self._check_identity_start()
         self._zero(self.fc.weights)
+
+    initialize_as_identity.__doc__ = IDENTITY_DOC.format(
+        what="the fully connected step"
+    )
 
     def _squeeze(self, inputs, mask):
         squeezed = spatial_mean(inputs, self.rank, self.data_format, mask)

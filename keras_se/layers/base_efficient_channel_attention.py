@@ -13,7 +13,7 @@ from keras_se._validation import (
     check_positive_int,
     check_positive_number,
 )
-from keras_se.layers._docstrings import DocTemplate
+from keras_se.layers._docstrings import IDENTITY_DOC, DocTemplate
 from keras_se.layers.base_attention import BaseChannelGate
 from keras_se.layers.squeeze import spatial_mean
 from keras_se.layers.weight_arguments import KERNEL_ARGUMENTS
@@ -191,18 +191,10 @@ class BaseEfficientChannelAttention(BaseChannelGate):
         )
 
     def initialize_as_identity(self) -> None:
-        """Zeroes the convolution, so that the block starts as the identity.
-
-        The gate then sees logits of 0 for every input, and
-        `gate_scale * gate(0)` is 1 for a sigmoid or hard-sigmoid gate with
-        `gate_scale=2`: the block returns its input exactly.
-
-        Raises:
-            ValueError: if the layer is not built, or its gate and
-                `gate_scale` are not 1 at 0.
-        """
         self._check_identity_start()
         self._zero([self.conv.kernel])
+
+    initialize_as_identity.__doc__ = IDENTITY_DOC.format(what="the convolution")
 
     def excitation(self, inputs, mask=None):
         """Returns the gate values, shape `(batch, channels)`."""

@@ -46,12 +46,7 @@ class CBAM2D(BaseAttention):
             `channels / ratio` units, rounded to the nearest multiple of
             `divisor` (halves up) and at least `divisor`, as timm rounds.
             Defaults to 16.
-        units: positive int or `None`, an absolute width that overrides
-            `ratio`. The width is at most 64 times the input's
-            channels (so `ratio` is at least 1/64); a wider one raises a
-            `ValueError` when the layer is built.
-            Defaults to `None`.
-        divisor: positive int, the width is a multiple of it. Defaults to 1.
+        {width_args}
         spatial_kernel_size: positive odd int, the window of the spatial
             convolution. At most `2 * max(height, width) - 1` on a map of
             known size (7 is always allowed): a wider window sees only

@@ -69,12 +69,7 @@ class GatherExcite2D(BaseAttention):
         ratio: positive number, the reduction ratio of the MLP: it has
             `channels / ratio` units, rounded to the nearest multiple of
             `divisor` (halves up) and at least `divisor`. Defaults to 16.
-        units: positive int or `None`, an absolute width that overrides
-            `ratio`. The width is at most 64 times the input's
-            channels (so `ratio` is at least 1/64); a wider one raises a
-            `ValueError` when the layer is built.
-            Defaults to `None`.
-        divisor: positive int, the width is a multiple of it. Defaults to 1.
+        {width_args}
         add_maxpool: whether the parameter-free gather averages its mean with
             the maximum over the same window (timm's experimental option).
             Defaults to `False`.

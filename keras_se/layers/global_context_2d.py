@@ -47,12 +47,7 @@ class GlobalContext2D(BaseAttention):
             `channels / ratio` units, rounded to the nearest multiple of
             `divisor` (halves up) and at least `divisor`, as timm rounds.
             Defaults to 8 (timm's `rd_ratio=1/8`).
-        units: positive int or `None`, an absolute width that overrides
-            `ratio`. The width is at most 64 times the input's
-            channels (so `ratio` is at least 1/64); a wider one raises a
-            `ValueError` when the layer is built.
-            Defaults to `None`.
-        divisor: positive int, the width is a multiple of it. Defaults to 1.
+        {width_args}
         fusion: `"scale"`, `"add"` or `"both"`. Defaults to `"scale"`.
         use_attention: whether the context is attention-pooled (`True`) or
             the spatial mean (`False`). Defaults to `True`.
