@@ -108,6 +108,19 @@ class BaseAttention(AttentionInterface, QuantizableSublayers, keras.layers.Layer
         """The weight arguments of one sub-layer; see `sublayer_weight_arguments`."""
         return sublayer_weight_arguments(self, seed_offset)
 
+    def _dense(self, units, activation, name, seed_offset, use_bias=True):
+        """A `keras.layers.Dense` step of the block, with its own initializers."""
+        # Each step gets its own initializer instance: a shared one returns
+        # the same values twice, and `reduce` and `expand` would start equal.
+        return keras.layers.Dense(
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            **self._sublayer_weights(seed_offset),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
     def _per_channel(self, values):
         """Reshapes `(batch, channels)` values to broadcast over the input."""
         shape = [-1] + [1] * (self.rank + 1)

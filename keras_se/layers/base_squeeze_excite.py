@@ -145,22 +145,12 @@ class BaseSqueezeExcite(BaseChannelGate):
         self.bottleneck_units = bottleneck_units(
             channels, self.ratio, self.units, self.divisor, self.round_limit
         )
-        self.reduce = self._dense(self.bottleneck_units, self.activation, "reduce", 0)
-        self.expand = self._dense(channels, None, "expand", 1)
+        self.reduce = self._dense(
+            self.bottleneck_units, self.activation, "reduce", 0, self.use_bias
+        )
+        self.expand = self._dense(channels, None, "expand", 1, self.use_bias)
         self.reduce.build((None, channels))
         self.expand.build((None, self.bottleneck_units))
-
-    def _dense(self, units, activation, name, seed_offset):
-        # Each step gets its own initializer instance: a shared one returns
-        # the same values twice, and `reduce` and `expand` would start equal.
-        return keras.layers.Dense(
-            units,
-            activation=activation,
-            use_bias=self.use_bias,
-            **self._sublayer_weights(seed_offset),
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def initialize_as_identity(self) -> None:
         """Zeroes the `expand` step, so that the block starts as the identity.

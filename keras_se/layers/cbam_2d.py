@@ -117,8 +117,10 @@ class CBAM2D(BaseAttention):
         channels = self._input_channels(input_shape)
         self._check_spatial_kernel_size(input_shape)
         self.mlp_units = timm_units(channels, self.ratio, self.units, self.divisor)
-        self.reduce = self._dense(self.mlp_units, self.activation, "reduce", 0)
-        self.expand = self._dense(channels, None, "expand", 1)
+        self.reduce = self._dense(
+            self.mlp_units, self.activation, "reduce", 0, use_bias=False
+        )
+        self.expand = self._dense(channels, None, "expand", 1, use_bias=False)
         self.reduce.build((None, channels))
         self.expand.build((None, self.mlp_units))
         # The [mean, max] map is stacked channels-last whatever the input's
@@ -160,16 +162,6 @@ class CBAM2D(BaseAttention):
                 f"spatial_kernel_size={self.spatial_kernel_size!r}, "
                 f"input_shape={tuple(input_shape)}"
             )
-
-    def _dense(self, units, activation, name, seed_offset):
-        return keras.layers.Dense(
-            units,
-            activation=activation,
-            use_bias=False,
-            **self._sublayer_weights(seed_offset),
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def initialize_as_identity(self) -> None:
         """Zeroes the MLP's `expand` step and the spatial convolution.

@@ -200,15 +200,6 @@ class GatherExcite2D(BaseAttention):
             self.reduce.build((None, channels))
             self.expand.build((None, self.mlp_units))
 
-    def _dense(self, units, activation, name, seed_offset):
-        return keras.layers.Dense(
-            units,
-            activation=activation,
-            **self._sublayer_weights(seed_offset),
-            dtype=self.dtype_policy,
-            name=name,
-        )
-
     def initialize_as_identity(self) -> None:
         """Zeroes the last weighted step, so that the block starts as the identity.
 
