@@ -33,7 +33,7 @@ import numpy as np
 import keras_se
 from keras_se.demo.data import load_digits
 from keras_se.demo.model import build_digits_cnn
-from keras_se.saving import runtimes
+from keras_se.export import litert
 
 VARIANTS = {"float32": None, "float16": "float16", "dynamic": "dynamic", "int8": "int8"}
 
@@ -70,7 +70,7 @@ def export_all(model, data, folder: Path) -> dict:
 def invoker(path: Path, sample: np.ndarray):
     """One batch-1 call of the interpreter, on one thread."""
     content = path.read_bytes()
-    interpreter = type(runtimes._interpreter(content))(
+    interpreter = type(litert.interpreter(content))(
         model_content=content, num_threads=1
     )
     interpreter.allocate_tensors()

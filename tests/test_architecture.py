@@ -1,9 +1,10 @@
 """The layout keeps its shape: arrows point down, one home per name.
 
 The rooms of `keras_se`, from the bottom: the private checks and the errors;
-`layers`; `surgery` and `saving`; `viz` and `tuning`; the main job's `demo`;
-and the command line, `cli`, which nothing else imports. Imports inside
-functions count as much as those at the top of a module.
+`layers`; `surgery` and `saving`; `export` (on saving's atomic writer), `viz`
+and `tuning`; the main job's `demo`; and the command line, `cli`, which
+nothing else imports. Imports inside functions count as much as those at the
+top of a module.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ ALLOWED = {
     "layers": set(),
     "surgery": {"layers"},
     "saving": set(),
+    "export": {"saving"},
     "viz": {"layers", "surgery", "saving"},
     "tuning": {"layers", "surgery", "saving"},
     "demo": {"layers", "surgery", "saving", "viz"},
-    "cli": {"layers", "surgery", "saving", "viz", "tuning", "demo"},
+    "cli": {"layers", "surgery", "saving", "export", "viz", "tuning", "demo"},
 }
 SUBPACKAGES = sorted(ALLOWED)
 
@@ -213,7 +215,7 @@ def test_attached_subpackages_are_in_all():
         if not alias.name.startswith("_")
     }
     assert attached <= set(keras_se.__all__)
-    assert {"layers", "surgery", "saving", "viz", "errors"} <= attached
+    assert {"layers", "surgery", "saving", "export", "viz", "errors"} <= attached
 
 
 def test_each_name_has_one_home():
@@ -259,3 +261,18 @@ def test_every_public_layer_is_registered():
         if inspect.isclass(value) and issubclass(value, keras.layers.Layer):
             registered = keras.saving.get_registered_name(value)
             assert registered == f"keras_se>{name}"
+
+
+def test_saving_reaches_the_moved_export_names_without_importing_export():
+    # keras_se.saving.export_model & co. moved to keras_se.export; saving finds
+    # them there on first use (importlib, no import statement: no upward arrow).
+    import keras_se.export
+    import keras_se.saving
+
+    assert not any(room(target) == "export" for target in GRAPH["keras_se.saving"])
+    for name in keras_se.saving.MOVED_TO_EXPORT:
+        assert getattr(keras_se.saving, name) is getattr(keras_se.export, name)
+        assert name in keras_se.export.__all__
+        assert name not in keras_se.saving.__all__
+    with pytest.raises(AttributeError, match="no_such_name"):
+        keras_se.saving.no_such_name  # noqa: B018

@@ -15,11 +15,20 @@ import keras_se
 import keras_se.demo.data  # examples use keras_se.demo.data without importing it
 from tests.conftest import REPO_ROOT
 
-# Every module with a `>>>` example: a new module's examples run unasked.
+# Every module with a `>>>` example: a new module's examples run unasked. The
+# 1D/2D/3D layers' docstrings are filled from one template (their modules'
+# text holds no `>>>`), so the modules of the layers' rendered docstrings too.
 MODULES = sorted(
-    ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
-    for path in (REPO_ROOT / "keras_se").rglob("*.py")
-    if ">>> " in path.read_text()
+    {
+        ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
+        for path in (REPO_ROOT / "keras_se").rglob("*.py")
+        if ">>> " in path.read_text()
+    }
+    | {
+        getattr(keras_se.layers, name).__module__
+        for name in keras_se.layers.__all__
+        if ">>> " in (getattr(getattr(keras_se.layers, name), "__doc__", "") or "")
+    }
 )
 
 # Examples that train, wrap an application or draw: seconds each.

@@ -28,16 +28,30 @@ def _positive(text: str, convert, kind: str):
 
 
 def attention_list(text: str) -> tuple[str, ...]:
-    """An argparse type: comma-separated names in `keras_se.layers.ATTENTIONS`."""
-    from keras_se.layers.attention import ATTENTIONS
+    """An argparse type: comma-separated names or aliases of the attention registry.
 
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    unknown = [name for name in names if name not in ATTENTIONS]
+    Aliases become the names they stand for (`keras_se.layers.ATTENTION_REGISTRY`).
+    """
+    from keras_se.layers.attention import ALIASES, ATTENTION_REGISTRY
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ATTENTION_REGISTRY and n not in ALIASES]
     if not names or unknown:
         raise argparse.ArgumentTypeError(
-            f"must be comma-separated names among {', '.join(ATTENTIONS)}; got {text!r}"
+            "must be comma-separated names among "
+            f"{', '.join(ATTENTION_REGISTRY)}; got {text!r}"
         )
-    return names
+    return tuple(dict.fromkeys(ALIASES.get(n, n) for n in names))
+
+
+def attention_help(action: str, default: str) -> str:
+    """The `--attention` help: what the names do, the registry's names, the default."""
+    from keras_se.layers.attention import ATTENTION_REGISTRY
+
+    return (
+        f"comma-separated attentions to {action}, among "
+        f"{','.join(ATTENTION_REGISTRY)} or their aliases (default: {default})"
+    )
 
 
 def print_error(command: str, error: BaseException) -> int:

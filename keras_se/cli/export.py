@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 
 from keras_se.cli.arguments import positive_float, print_error, print_path
-from keras_se.saving.calibration import CALIBRATION_SAMPLES
-from keras_se.saving.conversion import (
+from keras_se.export.calibration import CALIBRATION_SAMPLES
+from keras_se.export.checked import DEFAULT_ACCURACY_TOLERANCE
+from keras_se.export.formats import (
     EXPORT_FORMATS,
     FORMAT_QUANTIZATIONS,
+    FORMATS,
     IO_DTYPES,
     QUANTIZATIONS,
 )
-from keras_se.saving.export import DEFAULT_ACCURACY_TOLERANCE
-
-FORMAT_LABELS = {"saved_model": "SavedModel", "tflite": "TFLite", "onnx": "ONNX"}
 
 
 def add_parser(commands) -> None:
@@ -93,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from keras_se.errors import KerasSEError
-    from keras_se.saving import export_model, load_model
+    from keras_se.export import export_model
+    from keras_se.saving import load_model
 
     console = Console()
     try:
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except (KerasSEError, ValueError, OSError) as error:
         return print_error("export", error)
-    label = FORMAT_LABELS[result.format]
+    label = FORMATS[result.format].label
     label += f", {result.quantize}" if result.quantize else ""
     print_path(
         console,

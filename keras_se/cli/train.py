@@ -6,7 +6,12 @@ import argparse
 import json
 import sys
 
-from keras_se.cli.arguments import attention_list, positive_int, print_path
+from keras_se.cli.arguments import (
+    attention_help,
+    attention_list,
+    positive_int,
+    print_path,
+)
 
 
 def add_parser(commands) -> None:
@@ -30,7 +35,7 @@ def add_parser(commands) -> None:
         "--attention",
         type=attention_list,
         default=None,
-        help="comma-separated attentions to compare (default: se,eca,cbam)",
+        help=attention_help("compare", "se,eca,cbam"),
     )
     train.add_argument(
         "--seeds", type=positive_int, default=3, help="runs per model (default: 3)"

@@ -7,7 +7,12 @@ import os
 import sys
 from pathlib import Path
 
-from keras_se.cli.arguments import attention_list, positive_int, print_path
+from keras_se.cli.arguments import (
+    attention_help,
+    attention_list,
+    positive_int,
+    print_path,
+)
 from keras_se.cli.tune_front import (
     add_cost_arguments,
     check_objectives,
@@ -43,7 +48,7 @@ def add_parser(commands) -> None:
         "--attention",
         type=attention_list,
         default=("se",),
-        help="comma-separated attentions to search, e.g. se,eca,cbam (default: se)",
+        help=attention_help("search", "se"),
     )
     tune.add_argument("--epochs", type=positive_int, default=5)
     tune.add_argument("--batch-size", type=positive_int, default=32)

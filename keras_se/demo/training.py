@@ -11,12 +11,12 @@ from typing import Any
 
 import keras
 
-from keras_se._validation import check_choice, check_positive_int
+from keras_se._validation import check_positive_int
 from keras_se.demo.data import DIGITS_CLASSES, DIGITS_SHAPE, load_digits
 from keras_se.demo.distribute import chief_dir, strategy_scope
 from keras_se.demo.model import build_digits_cnn
 from keras_se.demo.statistics import ModelSummary, summarize
-from keras_se.layers.attention import ATTENTIONS, check_attentions
+from keras_se.layers.attention import attention_entry, check_attentions
 from keras_se.saving.save_load import save_model
 
 # What `keras-se train` compares with the plain CNN unless told otherwise.
@@ -82,7 +82,7 @@ def train_digits_model(
         the first epoch's tracing does not count.
     """
     if attention is not None:
-        check_choice("attention", attention, ATTENTIONS)
+        attention_entry(attention)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
     check_positive_int("ratio", ratio)

@@ -1,6 +1,12 @@
 """The keras_se layers."""
 
-from keras_se.layers.attention import ATTENTIONS, get_attention, is_attention
+from keras_se.layers.attention import (
+    ATTENTION_REGISTRY,
+    ATTENTIONS,
+    AttentionEntry,
+    get_attention,
+    is_attention,
+)
 from keras_se.layers.attention_interface import AttentionInterface
 from keras_se.layers.base_efficient_channel_attention import (
     ECA_PADDINGS,
@@ -32,11 +38,13 @@ from keras_se.layers.squeeze_excite_conv_2d import SqueezeExciteConv2D
 
 __all__ = [
     "ATTENTIONS",
+    "ATTENTION_REGISTRY",
     "CBAM2D",
     "ECA_PADDINGS",
     "GATES",
     "IDENTITY_GATES",
     "SQUEEZES",
+    "AttentionEntry",
     "AttentionInterface",
     "EffectiveSqueezeExcite1D",
     "EffectiveSqueezeExcite2D",

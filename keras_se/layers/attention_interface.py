@@ -19,7 +19,7 @@ names, reads constructor signatures or probes attributes:
 
 from __future__ import annotations
 
-from keras_se.layers.weight_arguments import WEIGHT_ARGUMENTS
+from keras_se.layers.weight_arguments import WEIGHT_ARGUMENTS, add_weight_parameters
 
 # The arguments every attention layer takes, besides its own and its weights'.
 GATE_ARGUMENTS = ("gate", "gate_scale", "data_format")
@@ -37,6 +37,13 @@ class AttentionInterface:
     attention_kind: str = ""
     own_arguments: tuple[str, ...] = ()
     weight_argument_names: tuple[str, ...] = WEIGHT_ARGUMENTS
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A constructor takes its weight arguments through `**kwargs`
+        # (`pop_weight_arguments`); its signature still lists them.
+        if "__init__" in vars(cls):
+            add_weight_parameters(cls.__init__, cls.weight_argument_names)
 
     @classmethod
     def attention_arguments(cls) -> tuple[str, ...]:

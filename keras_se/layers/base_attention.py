@@ -26,6 +26,7 @@ from keras_se.layers.gates import GATES, check_identity_start, get_gate
 from keras_se.layers.quantization import QuantizableSublayers
 from keras_se.layers.squeeze import channel_axis, spatial_axes
 from keras_se.layers.weight_arguments import (
+    pop_weight_arguments,
     set_weight_arguments,
     sublayer_weight_arguments,
     weight_arguments_config,
@@ -45,10 +46,9 @@ class BaseAttention(AttentionInterface, QuantizableSublayers, keras.layers.Layer
         gate_scale: positive float, a constant the gate is multiplied by.
         data_format: `"channels_last"`, `"channels_first"` or `None`
             (`keras.config.image_data_format()`).
-        weight_arguments: the layer's weight arguments, all of
-            `WEIGHT_ARGUMENTS` or, for a layer without biases, all of
-            `KERNEL_ARGUMENTS`.
-        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+        **kwargs: the layer's weight arguments (its `weight_argument_names`,
+            defaulted if absent) and base layer keyword arguments, such as
+            `name` and `dtype`.
     """
 
     rank: int = 2
@@ -58,13 +58,13 @@ class BaseAttention(AttentionInterface, QuantizableSublayers, keras.layers.Layer
         gate: str,
         gate_scale: float,
         data_format: str | None,
-        weight_arguments: dict[str, Any],
         **kwargs,
     ):
         self.gate = check_choice("gate", gate, GATES)
         self.gate_scale = check_positive_number("gate_scale", gate_scale)
         self.data_format = resolve_data_format(data_format)
-        set_weight_arguments(self, **weight_arguments)
+        weights = pop_weight_arguments(kwargs, self.weight_argument_names)
+        set_weight_arguments(self, **weights)
         super().__init__(**kwargs)
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
         self._gate_fn = get_gate(gate)
@@ -107,6 +107,19 @@ class BaseAttention(AttentionInterface, QuantizableSublayers, keras.layers.Layer
     def _sublayer_weights(self, seed_offset: int = 0) -> dict[str, Any]:
         """The weight arguments of one sub-layer; see `sublayer_weight_arguments`."""
         return sublayer_weight_arguments(self, seed_offset)
+
+    def _dense(self, units, activation, name, seed_offset, use_bias=True):
+        """A `keras.layers.Dense` step of the block, with its own initializers."""
+        # Each step gets its own initializer instance: a shared one returns
+        # the same values twice, and `reduce` and `expand` would start equal.
+        return keras.layers.Dense(
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            **self._sublayer_weights(seed_offset),
+            dtype=self.dtype_policy,
+            name=name,
+        )
 
     def _per_channel(self, values):
         """Reshapes `(batch, channels)` values to broadcast over the input."""
@@ -159,7 +172,10 @@ class BaseChannelGate(BaseAttention):
     The base of SE, ECA and eSE: a subclass defines
     `excitation(inputs, mask=None)`, the gate of shape `(batch, channels)`.
     A padding mask over the spatial axes is left out of the squeeze (the
-    subclass's business) and passed on unchanged.
+    subclass's business) and passed on unchanged. Each of the three holds
+    the arguments, build, excitation and `get_config` of its 1D/2D/3D
+    variants, which only set `rank`, the number of spatial axes, and their
+    docstrings (its `DocTemplate`, filled per rank).
     """
 
     def __init__(self, *args, **kwargs):

@@ -13,6 +13,7 @@ from keras_se._validation import (
     check_positive_int,
     check_positive_number,
 )
+from keras_se.layers._docstrings import IDENTITY_DOC, DocTemplate
 from keras_se.layers.base_attention import BaseChannelGate
 from keras_se.layers.squeeze import spatial_mean
 from keras_se.layers.weight_arguments import KERNEL_ARGUMENTS
@@ -57,12 +58,66 @@ def max_eca_kernel_size(channels: int) -> int:
     return max(2 * channels - 1, 3)
 
 
-class BaseEfficientChannelAttention(BaseChannelGate):
-    """Efficient Channel Attention over `rank` spatial axes.
+# The class docstring of the 1D, 2D and 3D variants, filled per rank.
+ECA_DOC = DocTemplate(
+    """Efficient Channel Attention (ECA-Net) for {subject}.
 
-    Holds the arguments, build, excitation and `get_config` for the 1D/2D/3D
-    variants, which only set `rank` and their docstrings.
-    """
+    The block rescales each channel of its input by a gate computed from the
+    whole input, as Squeeze-and-Excitation does, with no bottleneck: the
+    squeeze averages every channel over the spatial axes,
+    `z_c = {mean} * sum(u_c)`, a 1D convolution of `k` weights and no bias slides
+    across the channel axis of `z`, so that each channel's gate sees its
+    `k` neighbours, and the output is `u_c * gate(conv(z))_c`. The layer
+    has `k` parameters, whatever its channel count. It matches timm's
+    `EcaModule` (and `CecaModule` with `padding="circular"`); timm's
+    experimental `use_mlp` variant of `EcaModule` is not offered.
+
+    Args:
+        kernel_size: odd positive int, or `None` for the adaptive size of
+            `keras_se.layers.eca_kernel_size`: timm's rule
+            `t = int(abs(log2(channels) + beta) / gamma)`, `t` if odd else
+            `t + 1`, at least 3: 3 below 128 channels, 5 from 128 to 2047,
+            7 from 2048 to 32767. At most `2 * channels - 1` (a wider
+            kernel sees only padding past both ends; 3 is always allowed):
+            a wider one raises a `ValueError` when the layer is built.
+            Defaults to `None`.
+        gamma: positive number, `gamma` of the adaptive size. Defaults to 2.
+        beta: number, `b` of the adaptive size. Defaults to 1.
+        padding: how the convolution sees past the first and last channel:
+            `"zeros"` (ECA-Net's and timm's `EcaModule`: `(k - 1) // 2`
+            zeros at each end) or `"circular"` (timm's `CecaModule`: the
+            channel vector wraps around). Defaults to `"zeros"`.
+        gate: one of `keras_se.layers.GATES`. Defaults to `"sigmoid"`.
+        gate_scale: positive float, a constant the gate is multiplied by;
+            2 with `initialize_as_identity()` starts the block as the
+            identity. Defaults to 1.0.
+        data_format: `"channels_last"` or `"channels_first"`; `None`
+            means `keras.config.image_data_format()` at construction.
+        kernel_initializer, kernel_regularizer, kernel_constraint: as in
+            `keras.layers.Conv1D`, for the convolution's kernel, of shape
+            `(k, 1, 1)`: timm's `conv.weight` of shape `(1, 1, k)`,
+            transposed. Defaults to `"glorot_uniform"`, `None`, `None`.
+        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: a {tensor} tensor.
+        mask: optional boolean mask over the spatial axes (a sequence's
+            padding mask): masked positions are left out of the squeeze,
+            and a sample whose positions are all masked squeezes to 0.
+
+    {shapes}
+    Reference:
+        - [Wang et al., ECA-Net: Efficient Channel Attention for Deep
+            Convolutional Neural Networks, CVPR 2020](
+            https://arxiv.org/abs/1910.03151)
+    """,
+    {1: (2, 10, 64), 2: (2, 8, 8, 64), 3: (2, 4, 4, 4, 64)},
+    more=("layer.count_params()", "3"),
+)
+
+
+class BaseEfficientChannelAttention(BaseChannelGate):
+    """Efficient Channel Attention: the body of the 1D, 2D and 3D variants."""
 
     rank: int = 2
     attention_kind = "eca"
@@ -78,9 +133,6 @@ class BaseEfficientChannelAttention(BaseChannelGate):
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
         data_format: str | None = None,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         self.kernel_size = check_positive_int(
@@ -94,17 +146,7 @@ class BaseEfficientChannelAttention(BaseChannelGate):
         self.gamma = check_positive_number("gamma", gamma)
         self.beta = _check_finite_number("beta", beta)
         self.padding = check_choice("padding", padding, ECA_PADDINGS)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "kernel_constraint": kernel_constraint,
-            },
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -149,18 +191,10 @@ class BaseEfficientChannelAttention(BaseChannelGate):
         )
 
     def initialize_as_identity(self) -> None:
-        """Zeroes the convolution, so that the block starts as the identity.
-
-        The gate then sees logits of 0 for every input, and
-        `gate_scale * gate(0)` is 1 for a sigmoid or hard-sigmoid gate with
-        `gate_scale=2`: the block returns its input exactly.
-
-        Raises:
-            ValueError: if the layer is not built, or its gate and
-                `gate_scale` are not 1 at 0.
-        """
         self._check_identity_start()
         self._zero([self.conv.kernel])
+
+    initialize_as_identity.__doc__ = IDENTITY_DOC.format(what="the convolution")
 
     def excitation(self, inputs, mask=None):
         """Returns the gate values, shape `(batch, channels)`."""

@@ -10,27 +10,98 @@ from keras_se._validation import (
     check_bool,
     check_choice,
     check_fraction,
-    check_positive_int,
     get_keras_object,
 )
+from keras_se.layers._docstrings import DocTemplate
 from keras_se.layers.base_attention import BaseChannelGate
 from keras_se.layers.bottleneck import (
     DEFAULT_ROUND_LIMIT,
     bottleneck_units,
-    check_ratio,
+    set_width_arguments,
 )
 from keras_se.layers.squeeze import spatial_max, spatial_mean
 
 SQUEEZES = ("avg", "max")
 
+# The class docstring of the 1D, 2D and 3D variants, filled per rank.
+SE_DOC = DocTemplate(
+    """Squeeze-and-Excitation channel attention for {subject}.
+
+    The block rescales each channel of its input by a gate computed from the
+    whole input: the *squeeze* averages every channel over the spatial axes,
+    `z_c = 1/({positions}) * sum(u_c)`, the *excitation* maps `z` through a
+    bottleneck of two fully connected steps, `s = gate(W2 activation(W1 z))`,
+    and the output is `u_c * s_c`.
+
+    The squeeze is the mean. A widely copied write-up of SE divides the spatial
+    sum by `h + w` in its code and by `HC` in its formula; both are wrong,
+    the paper's squeeze is the mean, `1 / ({positions})`, and so is this layer's.
+
+    Args:
+        ratio: positive number, the reduction ratio `r`: the bottleneck has
+            `floor(channels / ratio)` units (at least 1), `channels // ratio`
+            for an int. A float is allowed: `ratio=0.5` doubles the width.
+            Defaults to 16.
+        units: positive int or `None`, an absolute bottleneck width that
+            overrides `ratio`. The width is at most 64 times the input's
+            channels (so `ratio` is at least 1/64); a wider one raises a
+            `ValueError` when the layer is built.
+            Defaults to `None`.
+        divisor: positive int. With `divisor > 1` the width
+            `v = channels / ratio` is rounded by
+            `keras_se.layers.make_divisible`: the multiple of `divisor`
+            nearest to `v` (halves round up), at least `divisor`, plus one
+            `divisor` when that is below `round_limit * v`. Defaults to 1.
+        round_limit: number in [0, 1), used only with `divisor > 1`. The
+            default 0.9 (bump up when rounding down would lose more than
+            10%) is timm's and TF Model Garden's `make_divisible`:
+            `ratio=4, divisor=8` reproduces the SE blocks of MobileNetV3.
+            `round_limit=0.0` never bumps, the rounding of timm's
+            `SEModule` (`rd_divisor=8` with `rd_ratio=1/16` is `ratio=16,
+            divisor=8, round_limit=0.0`). Defaults to 0.9.
+        activation: the activation between the two steps, any Keras
+            activation. Defaults to `"relu"`.
+        gate: `"sigmoid"` (the paper's), `"hard_sigmoid"` (MobileNetV3's,
+            `relu6(x + 3) / 6`), or the paper's ablations `"tanh"` and
+            `"relu"`. Defaults to `"sigmoid"`.
+        gate_scale: positive float, a constant the gate is multiplied by.
+            1 is the paper's block. `wrap_with_se(..., identity_init=True)`
+            uses 2 with a zero-initialised `expand` step, so that a sigmoid
+            gate starts at exactly `2 * sigmoid(0) = 1` and the block starts
+            as the identity (NFNets' SE scales its gate by 2 likewise).
+            Defaults to 1.0.
+        squeeze: `"avg"` (the paper's) or `"max"` (its ablation).
+            Defaults to `"avg"`.
+        data_format: `"channels_last"` or `"channels_first"`; `None`
+            means `keras.config.image_data_format()` at construction.
+        use_bias: whether the two steps have biases. Defaults to `True`.
+        kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, kernel_constraint, bias_constraint: as in
+            `keras.layers.Dense`, for both steps. Each step gets its own
+            initializer instance, so the two never start with the same
+            values; a seeded initializer seeds `reduce` with `seed` and
+            `expand` with `seed + 1`.
+        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: a {tensor} tensor.
+        mask: optional boolean mask over the spatial axes (a sequence's
+            padding mask): masked positions are left out of the squeeze.
+            A sample whose positions are all masked squeezes to 0, with
+            `squeeze="avg"` and `squeeze="max"` alike.
+
+    {shapes}
+    Reference:
+        - [Hu et al., Squeeze-and-Excitation Networks, CVPR 2018](
+            https://arxiv.org/abs/1709.01507)
+    """,
+    {1: (2, 10, 32), 2: (2, 8, 8, 32), 3: (2, 4, 8, 8, 32)},
+    example_args="ratio=4",
+)
+
 
 class BaseSqueezeExcite(BaseChannelGate):
-    """Squeeze-and-Excitation over `rank` spatial axes.
-
-    Holds the arguments, build, excitation and `get_config` for the 1D/2D/3D
-    variants, which only set `rank`, the number of spatial axes, and their
-    docstrings.
-    """
+    """Squeeze-and-Excitation: the body of the 1D, 2D and 3D variants."""
 
     rank: int = 2
     attention_kind = "se"
@@ -60,59 +131,26 @@ class BaseSqueezeExcite(BaseChannelGate):
         squeeze: str = "avg",
         data_format: str | None = None,
         use_bias: bool = True,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | keras.initializers.Initializer = "zeros",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
-        bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
-        check_ratio(ratio)
-        # Stored as passed: an int ratio stays an int in the config.
-        self.ratio = ratio
-        self.units = check_positive_int("units", units, allow_none=True)
-        self.divisor = check_positive_int("divisor", divisor)
+        set_width_arguments(self, ratio, units, divisor)
         self.round_limit = check_fraction("round_limit", round_limit)
         self.activation = get_keras_object("activation", activation)
         self.squeeze = check_choice("squeeze", squeeze, SQUEEZES)
         self.use_bias = check_bool("use_bias", use_bias)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "bias_initializer": bias_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "bias_regularizer": bias_regularizer,
-                "kernel_constraint": kernel_constraint,
-                "bias_constraint": bias_constraint,
-            },
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
         self.bottleneck_units = bottleneck_units(
             channels, self.ratio, self.units, self.divisor, self.round_limit
         )
-        self.reduce = self._dense(self.bottleneck_units, self.activation, "reduce", 0)
-        self.expand = self._dense(channels, None, "expand", 1)
+        self.reduce = self._dense(
+            self.bottleneck_units, self.activation, "reduce", 0, self.use_bias
+        )
+        self.expand = self._dense(channels, None, "expand", 1, self.use_bias)
         self.reduce.build((None, channels))
         self.expand.build((None, self.bottleneck_units))
-
-    def _dense(self, units, activation, name, seed_offset):
-        # Each step gets its own initializer instance: a shared one returns
-        # the same values twice, and `reduce` and `expand` would start equal.
-        return keras.layers.Dense(
-            units,
-            activation=activation,
-            use_bias=self.use_bias,
-            **self._sublayer_weights(seed_offset),
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def initialize_as_identity(self) -> None:
         """Zeroes the `expand` step, so that the block starts as the identity.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from keras_se._validation import check_positive_number
+from keras_se._validation import check_positive_int, check_positive_number
 
 DEFAULT_ROUND_LIMIT = 0.9
 # The widest bottleneck a block may have, in multiples of its input's
@@ -33,6 +33,19 @@ def check_ratio(ratio: Any) -> float:
             f"channels. Received: ratio={ratio!r}"
         )
     return ratio
+
+
+def set_width_arguments(layer, ratio: Any, units: Any, divisor: Any) -> None:
+    """Checks the width arguments of a block and stores them on `layer`.
+
+    `ratio` (see `check_ratio`) is stored as passed, so that an int ratio
+    stays an int in the config; `units` is a positive int or `None`,
+    `divisor` a positive int.
+    """
+    check_ratio(ratio)
+    layer.ratio = ratio
+    layer.units = check_positive_int("units", units, allow_none=True)
+    layer.divisor = check_positive_int("divisor", divisor)
 
 
 def check_width(width: int, channels: int, units: int | None, divisor: int) -> int:

@@ -16,8 +16,9 @@ from keras_se.layers._attention_parts import (
     BATCH_NORM_MOMENTUM,
     timm_units,
 )
+from keras_se.layers._docstrings import fill_shapes
 from keras_se.layers.base_attention import BaseAttention
-from keras_se.layers.bottleneck import check_ratio
+from keras_se.layers.bottleneck import set_width_arguments
 from keras_se.layers.weight_arguments import KERNEL_ARGUMENTS
 
 # timm's `CbamModule` default, allowed on any map.
@@ -25,6 +26,7 @@ DEFAULT_SPATIAL_KERNEL_SIZE = 7
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
+@fill_shapes((2, 8, 8, 32), "ratio=8")
 class CBAM2D(BaseAttention):
     """Convolutional Block Attention Module: channel, then spatial attention.
 
@@ -44,12 +46,7 @@ class CBAM2D(BaseAttention):
             `channels / ratio` units, rounded to the nearest multiple of
             `divisor` (halves up) and at least `divisor`, as timm rounds.
             Defaults to 16.
-        units: positive int or `None`, an absolute width that overrides
-            `ratio`. The width is at most 64 times the input's
-            channels (so `ratio` is at least 1/64); a wider one raises a
-            `ValueError` when the layer is built.
-            Defaults to `None`.
-        divisor: positive int, the width is a multiple of it. Defaults to 1.
+        {width_args}
         spatial_kernel_size: positive odd int, the window of the spatial
             convolution. At most `2 * max(height, width) - 1` on a map of
             known size (7 is always allowed): a wider window sees only
@@ -73,20 +70,7 @@ class CBAM2D(BaseAttention):
         training: whether the batch normalization uses the batch's
             statistics.
 
-    Input shape:
-        `(batch, height, width, channels)` with `"channels_last"`,
-        `(batch, channels, height, width)` with `"channels_first"`.
-
-    Output shape:
-        The input's shape.
-
-    Example:
-
-    >>> x = np.random.rand(2, 8, 8, 32).astype("float32")
-    >>> layer = keras_se.layers.CBAM2D(ratio=8)
-    >>> tuple(layer(x).shape)
-    (2, 8, 8, 32)
-
+    {shapes}
     Reference:
         - [Woo et al., CBAM: Convolutional Block Attention Module,
             ECCV 2018](https://arxiv.org/abs/1807.06521)
@@ -114,15 +98,9 @@ class CBAM2D(BaseAttention):
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
         data_format: str | None = None,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
-        check_ratio(ratio)
-        self.ratio = ratio
-        self.units = check_positive_int("units", units, allow_none=True)
-        self.divisor = check_positive_int("divisor", divisor)
+        set_width_arguments(self, ratio, units, divisor)
         check_positive_int("spatial_kernel_size", spatial_kernel_size)
         if spatial_kernel_size % 2 == 0:
             # timm pads (k - 1) // 2 on each side: an even window would
@@ -133,24 +111,16 @@ class CBAM2D(BaseAttention):
             )
         self.spatial_kernel_size = spatial_kernel_size
         self.activation = get_keras_object("activation", activation)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "kernel_constraint": kernel_constraint,
-            },
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
         self._check_spatial_kernel_size(input_shape)
         self.mlp_units = timm_units(channels, self.ratio, self.units, self.divisor)
-        self.reduce = self._dense(self.mlp_units, self.activation, "reduce", 0)
-        self.expand = self._dense(channels, None, "expand", 1)
+        self.reduce = self._dense(
+            self.mlp_units, self.activation, "reduce", 0, use_bias=False
+        )
+        self.expand = self._dense(channels, None, "expand", 1, use_bias=False)
         self.reduce.build((None, channels))
         self.expand.build((None, self.mlp_units))
         # The [mean, max] map is stacked channels-last whatever the input's
@@ -192,16 +162,6 @@ class CBAM2D(BaseAttention):
                 f"spatial_kernel_size={self.spatial_kernel_size!r}, "
                 f"input_shape={tuple(input_shape)}"
             )
-
-    def _dense(self, units, activation, name, seed_offset):
-        return keras.layers.Dense(
-            units,
-            activation=activation,
-            use_bias=False,
-            **self._sublayer_weights(seed_offset),
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def initialize_as_identity(self) -> None:
         """Zeroes the MLP's `expand` step and the spatial convolution.

@@ -10,7 +10,6 @@ from keras import ops
 
 from keras_se._validation import (
     check_bool,
-    check_positive_int,
     get_keras_object,
 )
 from keras_se.layers._attention_parts import (
@@ -22,12 +21,14 @@ from keras_se.layers._attention_parts import (
     torch_average_pool,
     torch_max_pool,
 )
+from keras_se.layers._docstrings import fill_shapes
 from keras_se.layers.base_attention import BaseAttention
-from keras_se.layers.bottleneck import check_ratio
+from keras_se.layers.bottleneck import set_width_arguments
 from keras_se.layers.weight_arguments import fresh_initializer
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
+@fill_shapes((2, 7, 7, 32), "extent=4, extra_params=True")
 class GatherExcite2D(BaseAttention):
     """Gather-Excite attention: gather context over an extent, excite, rescale.
 
@@ -68,12 +69,7 @@ class GatherExcite2D(BaseAttention):
         ratio: positive number, the reduction ratio of the MLP: it has
             `channels / ratio` units, rounded to the nearest multiple of
             `divisor` (halves up) and at least `divisor`. Defaults to 16.
-        units: positive int or `None`, an absolute width that overrides
-            `ratio`. The width is at most 64 times the input's
-            channels (so `ratio` is at least 1/64); a wider one raises a
-            `ValueError` when the layer is built.
-            Defaults to `None`.
-        divisor: positive int, the width is a multiple of it. Defaults to 1.
+        {width_args}
         add_maxpool: whether the parameter-free gather averages its mean with
             the maximum over the same window (timm's experimental option).
             Defaults to `False`.
@@ -95,20 +91,7 @@ class GatherExcite2D(BaseAttention):
         training: whether the batch normalization of `extra_params=True`
             uses the batch's statistics.
 
-    Input shape:
-        `(batch, height, width, channels)` with `"channels_last"`,
-        `(batch, channels, height, width)` with `"channels_first"`.
-
-    Output shape:
-        The input's shape.
-
-    Example:
-
-    >>> x = np.random.rand(2, 7, 7, 32).astype("float32")
-    >>> layer = keras_se.layers.GatherExcite2D(extent=4, extra_params=True)
-    >>> tuple(layer(x).shape)
-    (2, 7, 7, 32)
-
+    {shapes}
     Reference:
         - [Hu et al., Gather-Excite: Exploiting Feature Context in
             Convolutional Neural Networks, NeurIPS 2018](
@@ -150,12 +133,6 @@ class GatherExcite2D(BaseAttention):
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
         data_format: str | None = None,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | keras.initializers.Initializer = "zeros",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
-        bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         is_int = isinstance(extent, int) and not isinstance(extent, bool)
@@ -172,10 +149,7 @@ class GatherExcite2D(BaseAttention):
                 "more. Received: extra_params=True, extent=0"
             )
         self.use_mlp = check_bool("use_mlp", use_mlp)
-        check_ratio(ratio)
-        self.ratio = ratio
-        self.units = check_positive_int("units", units, allow_none=True)
-        self.divisor = check_positive_int("divisor", divisor)
+        set_width_arguments(self, ratio, units, divisor)
         self.add_maxpool = check_bool("add_maxpool", add_maxpool)
         if add_maxpool and extra_params:
             raise ValueError(
@@ -183,20 +157,7 @@ class GatherExcite2D(BaseAttention):
                 "Received: add_maxpool=True, extra_params=True"
             )
         self.activation = get_keras_object("activation", activation)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "bias_initializer": bias_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "bias_regularizer": bias_regularizer,
-                "kernel_constraint": kernel_constraint,
-                "bias_constraint": bias_constraint,
-            },
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
@@ -238,15 +199,6 @@ class GatherExcite2D(BaseAttention):
             self.expand = self._dense(channels, None, "expand", offset + 1)
             self.reduce.build((None, channels))
             self.expand.build((None, self.mlp_units))
-
-    def _dense(self, units, activation, name, seed_offset):
-        return keras.layers.Dense(
-            units,
-            activation=activation,
-            **self._sublayer_weights(seed_offset),
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def initialize_as_identity(self) -> None:
         """Zeroes the last weighted step, so that the block starts as the identity.

@@ -10,12 +10,12 @@ from keras import ops
 from keras_se._validation import (
     check_bool,
     check_choice,
-    check_positive_int,
     get_keras_object,
 )
 from keras_se.layers._attention_parts import timm_units
+from keras_se.layers._docstrings import fill_shapes
 from keras_se.layers.base_attention import BaseAttention
-from keras_se.layers.bottleneck import check_ratio
+from keras_se.layers.bottleneck import set_width_arguments
 from keras_se.layers.squeeze import accumulation_dtype
 
 # How the transformed context meets the input: timm's `fuse_scale` (its
@@ -26,6 +26,7 @@ LAYER_NORM_EPSILON = 1e-6
 
 
 @keras.saving.register_keras_serializable(package="keras_se")
+@fill_shapes((2, 6, 6, 16), 'fusion="add"')
 class GlobalContext2D(BaseAttention):
     """Global context block (GCNet): attention pooling, a transform, a fusion.
 
@@ -46,12 +47,7 @@ class GlobalContext2D(BaseAttention):
             `channels / ratio` units, rounded to the nearest multiple of
             `divisor` (halves up) and at least `divisor`, as timm rounds.
             Defaults to 8 (timm's `rd_ratio=1/8`).
-        units: positive int or `None`, an absolute width that overrides
-            `ratio`. The width is at most 64 times the input's
-            channels (so `ratio` is at least 1/64); a wider one raises a
-            `ValueError` when the layer is built.
-            Defaults to `None`.
-        divisor: positive int, the width is a multiple of it. Defaults to 1.
+        {width_args}
         fusion: `"scale"`, `"add"` or `"both"`. Defaults to `"scale"`.
         use_attention: whether the context is attention-pooled (`True`) or
             the spatial mean (`False`). Defaults to `True`.
@@ -75,20 +71,7 @@ class GlobalContext2D(BaseAttention):
     Call arguments:
         inputs: a 4D tensor.
 
-    Input shape:
-        `(batch, height, width, channels)` with `"channels_last"`,
-        `(batch, channels, height, width)` with `"channels_first"`.
-
-    Output shape:
-        The input's shape.
-
-    Example:
-
-    >>> x = np.random.rand(2, 6, 6, 16).astype("float32")
-    >>> layer = keras_se.layers.GlobalContext2D(fusion="add")
-    >>> tuple(layer(x).shape)
-    (2, 6, 6, 16)
-
+    {shapes}
     Reference:
         - [Cao et al., GCNet: Non-local Networks Meet Squeeze-Excitation
             Networks and Beyond, ICCVW 2019](https://arxiv.org/abs/1904.11492)
@@ -124,35 +107,13 @@ class GlobalContext2D(BaseAttention):
         gate: str = "sigmoid",
         gate_scale: float = 1.0,
         data_format: str | None = None,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | keras.initializers.Initializer = "zeros",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
-        bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
-        check_ratio(ratio)
-        self.ratio = ratio
-        self.units = check_positive_int("units", units, allow_none=True)
-        self.divisor = check_positive_int("divisor", divisor)
+        set_width_arguments(self, ratio, units, divisor)
         self.fusion = check_choice("fusion", fusion, FUSIONS)
         self.use_attention = check_bool("use_attention", use_attention)
         self.activation = get_keras_object("activation", activation)
-        super().__init__(
-            gate=gate,
-            gate_scale=gate_scale,
-            data_format=data_format,
-            weight_arguments={
-                "kernel_initializer": kernel_initializer,
-                "bias_initializer": bias_initializer,
-                "kernel_regularizer": kernel_regularizer,
-                "bias_regularizer": bias_regularizer,
-                "kernel_constraint": kernel_constraint,
-                "bias_constraint": bias_constraint,
-            },
-            **kwargs,
-        )
+        super().__init__(gate, gate_scale, data_format, **kwargs)
 
     @property
     def fusions(self) -> tuple[str, ...]:

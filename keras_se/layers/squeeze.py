@@ -32,8 +32,11 @@ def accumulation_dtype(dtype) -> str:
     return keras.backend.result_type(dtype, "float32")
 
 
-def spatial_mean(inputs, rank: int, data_format: str, mask=None):
-    """Returns the mean of each channel over the spatial axes, `(batch, channels)`.
+# The docstring of `spatial_mean` and `spatial_max`, filled with the statistic.
+REDUCTION_DOC = (
+    "Returns the {statistic} of each channel over the spatial axes, "
+    "`(batch, channels)`."
+    """
 
     Args:
         inputs: a tensor of rank `rank + 2`.
@@ -42,6 +45,10 @@ def spatial_mean(inputs, rank: int, data_format: str, mask=None):
         mask: optional boolean mask over the spatial axes; masked positions
             are left out, and a fully masked sample gives 0.
     """
+)
+
+
+def spatial_mean(inputs, rank: int, data_format: str, mask=None):
     axes = spatial_axes(rank, data_format)
     if mask is not None:
         # A padding mask covers the spatial axes only (e.g. the steps of a
@@ -68,16 +75,10 @@ def spatial_mean(inputs, rank: int, data_format: str, mask=None):
     return ops.mean(inputs, axis=axes)
 
 
-def spatial_max(inputs, rank: int, data_format: str, mask=None):
-    """Returns the maximum of each channel over the spatial axes, `(batch, channels)`.
+spatial_mean.__doc__ = REDUCTION_DOC.format(statistic="mean")
 
-    Args:
-        inputs: a tensor of rank `rank + 2`.
-        rank: the number of spatial axes.
-        data_format: `"channels_last"` or `"channels_first"`.
-        mask: optional boolean mask over the spatial axes; masked positions
-            are left out, and a fully masked sample gives 0.
-    """
+
+def spatial_max(inputs, rank: int, data_format: str, mask=None):
     axes = spatial_axes(rank, data_format)
     if mask is None:
         return ops.max(inputs, axis=axes)
@@ -88,6 +89,9 @@ def spatial_max(inputs, rank: int, data_format: str, mask=None):
     # average's is, rather than -inf, which would make the gate NaN.
     seen = ops.any(mask, axis=axes)
     return ops.where(seen, maximum, ops.zeros_like(maximum))
+
+
+spatial_max.__doc__ = REDUCTION_DOC.format(statistic="maximum")
 
 
 def _pooling_is_faster(dtype) -> bool:

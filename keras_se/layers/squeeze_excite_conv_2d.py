@@ -16,6 +16,7 @@ from keras_se.layers.bottleneck import DEFAULT_ROUND_LIMIT
 from keras_se.layers.quantization import QuantizableSublayers
 from keras_se.layers.squeeze_excite_2d import SqueezeExcite2D
 from keras_se.layers.weight_arguments import (
+    pop_weight_arguments,
     set_weight_arguments,
     sublayer_weight_arguments,
     weight_arguments_config,
@@ -109,12 +110,6 @@ class SqueezeExciteConv2D(AttentionInterface, QuantizableSublayers, keras.layers
         squeeze: str = "avg",
         data_format: str | None = None,
         use_bias: bool = True,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | keras.initializers.Initializer = "zeros",
-        kernel_regularizer: str | keras.regularizers.Regularizer | None = None,
-        bias_regularizer: str | keras.regularizers.Regularizer | None = None,
-        kernel_constraint: str | keras.constraints.Constraint | None = None,
-        bias_constraint: str | keras.constraints.Constraint | None = None,
         **kwargs,
     ):
         self.filters = check_positive_int("filters", filters)
@@ -122,15 +117,8 @@ class SqueezeExciteConv2D(AttentionInterface, QuantizableSublayers, keras.layers
         self.residual = check_bool("residual", residual)
         self.data_format = resolve_data_format(data_format)
         self.use_bias = check_bool("use_bias", use_bias)
-        set_weight_arguments(
-            self,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-        )
+        weights = pop_weight_arguments(kwargs, self.weight_argument_names)
+        set_weight_arguments(self, **weights)
         super().__init__(**kwargs)
         # Made here, not in `build`, so bad SE arguments fail at construction.
         # The SE block re-seeds its second step with its seed + 1: offset 1

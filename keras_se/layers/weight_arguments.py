@@ -15,6 +15,7 @@ shapes match, and with correlated ones otherwise.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import keras
@@ -29,6 +30,15 @@ WEIGHT_ARGUMENTS = (
     "kernel_constraint",
     "bias_constraint",
 )
+# Each weight argument's default and type, as `keras.layers.Dense` has them.
+WEIGHT_PARAMETERS = {
+    "kernel_initializer": ("glorot_uniform", "str | keras.initializers.Initializer"),
+    "bias_initializer": ("zeros", "str | keras.initializers.Initializer"),
+    "kernel_regularizer": (None, "str | keras.regularizers.Regularizer | None"),
+    "bias_regularizer": (None, "str | keras.regularizers.Regularizer | None"),
+    "kernel_constraint": (None, "str | keras.constraints.Constraint | None"),
+    "bias_constraint": (None, "str | keras.constraints.Constraint | None"),
+}
 # The three of a layer whose steps have no bias (ECA's convolution, CBAM's MLP).
 KERNEL_ARGUMENTS = ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
 _SERIALIZERS = {
@@ -53,6 +63,38 @@ def set_weight_arguments(layer: keras.layers.Layer, **arguments: Any) -> None:
     for name in names:
         setattr(layer, name, get_keras_object(name, arguments[name]))
     layer._weight_argument_names = names
+
+
+def pop_weight_arguments(kwargs: dict[str, Any], names) -> dict[str, Any]:
+    """Takes the weight arguments `names` out of `kwargs`, defaulted if absent.
+
+    The constructors of the layers take their weight arguments through
+    `**kwargs` and hand them to `set_weight_arguments` with this; their
+    signatures list them (`add_weight_parameters`).
+    """
+    return {name: kwargs.pop(name, WEIGHT_PARAMETERS[name][0]) for name in names}
+
+
+def add_weight_parameters(init, names) -> None:
+    """Lists the weight arguments `names` in the signature of `init`.
+
+    They are keyword-only, before `**kwargs` (which takes them), with their
+    `WEIGHT_PARAMETERS` defaults and types: `help()` and `inspect.signature`
+    show them as a constructor written out in full would.
+    """
+    signature = inspect.signature(init)
+    parameters = [p for p in signature.parameters.values() if p.name not in names]
+    *named, var_keyword = parameters
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=WEIGHT_PARAMETERS[name][0],
+            annotation=WEIGHT_PARAMETERS[name][1],
+        )
+        for name in names
+    ]
+    init.__signature__ = signature.replace(parameters=[*named, *added, var_keyword])
 
 
 def weight_arguments_config(layer: keras.layers.Layer) -> dict[str, Any]:

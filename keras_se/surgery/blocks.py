@@ -1,9 +1,10 @@
 """The attention blocks `wrap_with_se` inserts: arguments checked, blocks made.
 
-`wrap_with_se(attention=...)` takes any attention of the family registered in
-`keras_se.layers.ATTENTIONS`. This module resolves the surgery's arguments
-into the chosen layer's constructor arguments once, before any cloning, so
-that a bad combination fails with a clear message before work is done.
+`wrap_with_se(attention=...)` takes any name or alias of
+`keras_se.layers.ATTENTION_REGISTRY`: a family or a paper's preset. This
+module resolves the surgery's arguments into the chosen layer's constructor
+arguments once, before any cloning, so that a bad combination fails with a
+clear message before work is done.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import keras
 
 from keras_se._validation import check_choice
-from keras_se.layers.attention import ATTENTIONS
+from keras_se.layers.attention import attention_entry
 from keras_se.layers.gates import GATES, IDENTITY_GATES
 
 
@@ -21,7 +22,8 @@ class BlockFactory:
     """Makes the blocks of one surgery: one attention class, one set of arguments.
 
     Args:
-        attention: a name in `keras_se.layers.ATTENTIONS`.
+        attention: a name or alias in `keras_se.layers.ATTENTION_REGISTRY`;
+            a preset's arguments come first, the others over them.
         identity_init: whether the blocks start as the identity
             (`gate_scale=2` and `initialize_as_identity()`).
         shared: the surgery's own arguments (`ratio`, `units`, `divisor`,
@@ -45,11 +47,12 @@ class BlockFactory:
         shared: dict[str, Any],
         attention_kwargs: dict[str, Any] | None = None,
     ):
-        self.attention = check_choice("attention", attention, ATTENTIONS)
-        self.layer_class = ATTENTIONS[attention]
+        entry = attention_entry(attention)
+        self.attention = entry.name
+        self.layer_class = entry.layer_class
         self.identity_init = identity_init
         accepted = self.layer_class.attention_arguments()
-        kwargs = {}
+        kwargs = dict(entry.arguments)
         for name, value in shared.items():
             if value is None:
                 continue

@@ -72,8 +72,8 @@ class SEHyperModel(keras_tuner.HyperModel):
         identity_init: passed to `wrap_with_se`: start every block as the
             identity (right for a pretrained base).
         ratios: the ratios to search.
-        attentions: the attentions to search, names in
-            `keras_se.layers.ATTENTIONS` (`("se", "eca", "cbam")`).
+        attentions: the attentions to search, names or aliases in
+            `keras_se.layers.ATTENTION_REGISTRY` (`("se", "eca", "cbam_7x7")`).
         latency_batch_size: the batch size `latency_ms` is measured at.
         latency_repeats: the timed calls whose median is `latency_ms`.
 

@@ -107,6 +107,21 @@ def plot_heatmaps(
     return _save(fig, path, dpi)
 
 
+# The end of the excitation plots' docstrings: `dpi`, what they return, and
+# their example's first lines.
+EXCITATIONS_EXAMPLE = """dpi: dots per inch: the PNG is `figsize * dpi` pixels.
+
+    Returns:
+        The path written.
+
+    Example:
+
+    >>> from keras_se.demo.model import build_digits_cnn
+    >>> _, test = keras_se.demo.data.load_digits()
+    >>> blocks = keras_se.viz.excitations(build_digits_cnn(), test.x, test.y, verbose=0)
+""".rstrip()
+
+
 def plot_excitations(
     blocks: Sequence[BlockExcitation],
     path: str | os.PathLike,
@@ -134,16 +149,7 @@ def plot_excitations(
             first and the last included.
         title: the figure's title.
         figsize: `(width, height)` in inches; default 4.2 x 2.6 per panel.
-        dpi: dots per inch: the PNG is `figsize * dpi` pixels.
-
-    Returns:
-        The path written.
-
-    Example:
-
-    >>> from keras_se.demo.model import build_digits_cnn
-    >>> _, test = keras_se.demo.data.load_digits()
-    >>> blocks = keras_se.viz.excitations(build_digits_cnn(), test.x, test.y, verbose=0)
+        {excitations_example}
     >>> keras_se.viz.plot_excitations(blocks, tmp_dir / "excitations.png").name
     'excitations.png'
     """
@@ -191,6 +197,11 @@ def plot_excitations(
     return _save(fig, path, dpi)
 
 
+plot_excitations.__doc__ = plot_excitations.__doc__.format(
+    excitations_example=EXCITATIONS_EXAMPLE
+)
+
+
 def plot_class_specificity(
     blocks: Sequence[BlockExcitation],
     path: str | os.PathLike,
@@ -211,16 +222,7 @@ def plot_class_specificity(
         class_names: names for the class indices; default the indices.
         title: the figure's title.
         figsize: `(width, height)` in inches; default grows with the blocks.
-        dpi: dots per inch: the PNG is `figsize * dpi` pixels.
-
-    Returns:
-        The path written.
-
-    Example:
-
-    >>> from keras_se.demo.model import build_digits_cnn
-    >>> _, test = keras_se.demo.data.load_digits()
-    >>> blocks = keras_se.viz.excitations(build_digits_cnn(), test.x, test.y, verbose=0)
+        {excitations_example}
     >>> keras_se.viz.plot_class_specificity(blocks, tmp_dir / "specificity.png").name
     'specificity.png'
     """
@@ -269,6 +271,11 @@ def plot_class_specificity(
     )
     fig.suptitle(title or "How class-specific each attention block's gates are")
     return _save(fig, path, dpi)
+
+
+plot_class_specificity.__doc__ = plot_class_specificity.__doc__.format(
+    excitations_example=EXCITATIONS_EXAMPLE
+)
 
 
 def _save(fig, path, dpi) -> Path:

@@ -8,10 +8,10 @@ import pytest
 
 import keras_se
 from keras_se.cli import main
-from keras_se.saving import runtimes as _runtimes
+from keras_se.export import litert
 from tests.conftest import random_inputs
+from tests.export.test_export import tflite_outputs
 from tests.saving.helpers import se_cnn
-from tests.saving.test_export import tflite_outputs
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_bad_model_files_exit_1_with_one_line(
 def test_onnx_without_its_packages_exits_1_and_says_what_to_install(
     model_path, tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr(keras_se.saving.export, "_installed", lambda name: False)
+    monkeypatch.setattr(keras_se.export.onnx, "_installed", lambda name: False)
     out = tmp_path / "cnn.onnx"
     assert main(["export", str(model_path), "--format", "onnx", "--out", str(out)]) == 1
     assert 'pip install "keras-se[onnx]"' in capsys.readouterr().err
@@ -199,7 +199,7 @@ def test_int8_io_export_from_an_npz_holds_out_a_quarter(digits_model, tmp_path, 
     printed = capsys.readouterr().out
     assert "int8 input and output; every op integer" in printed
     assert "top-1 accuracy on 50 held-out samples" in printed
-    runner = _runtimes._interpreter(out.read_bytes()).get_signature_runner()
+    runner = litert.interpreter(out.read_bytes()).get_signature_runner()
     (detail,) = runner.get_input_details().values()
     assert np.dtype(detail["dtype"]) == np.int8
 

@@ -149,7 +149,7 @@ def test_a_wrapped_model_exports_to_savedmodel(lively, tmp_path):
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("lively", EXPORTED, indirect=True)
 def test_a_wrapped_model_exports_to_tflite(lively, tmp_path):
-    from tests.saving.test_export import tflite_outputs
+    from tests.export.test_export import tflite_outputs
 
     name, model, x, _ = lively
     result = keras_se.export_model(

@@ -21,6 +21,7 @@ from tests.surgery.helpers import (
     application,
     assert_original_weights_kept,
     images,
+    small_cnn_in,
     snapshot,
 )
 
@@ -291,7 +292,8 @@ def test_gather_excite_strided_without_mlp_starts_as_identity(bases):
         ),
         (
             {"attention": "nonlocal"},
-            r"`attention` must be one of \('se', 'gc', 'ge', 'cbam', 'eca', 'ese'\)"
+            r"`attention` must be one of "
+            r"\('se', 'gc', 'ge', 'cbam', 'eca', 'ese', 'se_r16'"
             r".*Received: attention='nonlocal'",
         ),
         (
@@ -326,3 +328,23 @@ def test_bad_attention_arguments_fail_before_cloning(
     monkeypatch.setattr(keras.models, "clone_model", no_cloning)
     with pytest.raises(ValueError, match=message):
         keras_se.wrap_with_se(bases["MobileNetV2"].model, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "attention, name, expected",
+    [
+        ("cbam_7x7", "cbam_7x7", {"ratio": 8, "spatial_kernel_size": 7}),
+        ("gc_add", "gca", {"fusion": "add", "ratio": 8}),
+        ("se_mnv3", "se_mobilenetv3", {"ratio": 8, "divisor": 8}),
+    ],
+)
+def test_wrap_with_se_takes_a_preset_or_alias(attention, name, expected):
+    # The preset's arguments first, the surgery's (ratio=8) over them.
+    wrapped = keras_se.wrap_with_se(
+        small_cnn_in("channels_last"), attention=attention, ratio=8
+    )
+    blocks = attention_blocks(wrapped)
+    assert blocks and all(block.name.endswith(f"_{name}") for block in blocks)
+    for block in blocks:
+        config = block.get_config()
+        assert {key: config[key] for key in expected} == expected

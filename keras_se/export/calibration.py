@@ -1,4 +1,7 @@
-"""Calibration data for full-integer exports, and the accuracy they keep.
+"""The inputs an export is checked on, calibration data, and accuracy kept.
+
+Every export is run on sample inputs (`make_sample_inputs`) and compared
+with Keras.
 
 A full-integer (int8) export fixes the range of every activation from a few
 hundred representative inputs; its outputs then differ from the float
@@ -106,7 +109,7 @@ def measure_accuracy(
 
     Example:
 
-    >>> from keras_se.saving.calibration import measure_accuracy
+    >>> from keras_se.export.calibration import measure_accuracy
     >>> scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
     >>> check = measure_accuracy(scores, scores[:, ::-1], np.array([0, 1, 1]))
     >>> check.float_accuracy, check.accuracy, check.agreement
@@ -159,3 +162,38 @@ def _inputs_of(batch, num_inputs: int) -> list[np.ndarray]:
             f"Received: {len(parts)}"
         )
     return [np.asarray(part, dtype="float32") for part in parts]
+
+
+def make_sample_inputs(model, sample_inputs) -> list[np.ndarray]:
+    """The inputs to compare on: the user's, cast, or seeded random ones."""
+    specs = getattr(model, "inputs", None)
+    if sample_inputs is not None:
+        arrays = (
+            [sample_inputs]
+            if isinstance(sample_inputs, np.ndarray)
+            else list(sample_inputs)
+        )
+        if specs and len(arrays) != len(specs):
+            raise ValueError(
+                f"`sample_inputs` must hold one array per model input "
+                f"({len(specs)}). Received: {len(arrays)} arrays"
+            )
+        dtypes = [spec.dtype for spec in specs] if specs else [None] * len(arrays)
+        return [
+            np.asarray(array, dtype=dtype)
+            for array, dtype in zip(arrays, dtypes, strict=True)
+        ]
+    if not specs:
+        raise ValueError(
+            f"{model.name!r} has no symbolic inputs to make samples from: pass "
+            "`sample_inputs`."
+        )
+    rng = np.random.default_rng(0)
+    arrays = []
+    for spec in specs:
+        shape = [4] + [32 if size is None else size for size in spec.shape[1:]]
+        if "int" in str(spec.dtype):
+            arrays.append(rng.integers(0, 2, size=shape).astype(spec.dtype))
+        else:
+            arrays.append(rng.uniform(-1, 1, size=shape).astype(spec.dtype))
+    return arrays

@@ -8,7 +8,7 @@ import pytest
 
 import keras_se
 from keras_se.errors import ExportError, KerasSEError, MissingDependencyError
-from keras_se.saving import runtimes as _runtimes
+from keras_se.export import litert
 from tests.conftest import random_inputs
 from tests.saving.helpers import (
     LAYER_CASES,
@@ -25,7 +25,7 @@ tf = pytest.importorskip("tensorflow", reason="needs the keras-se[tensorflow] ex
 
 def tflite_outputs(path, x):
     """Runs a .tflite file the way a user would, with the LiteRT interpreter."""
-    runner = _runtimes._interpreter(path.read_bytes()).get_signature_runner()
+    runner = litert.interpreter(path.read_bytes()).get_signature_runner()
     (name,) = runner.get_input_details()
     return list(runner(**{name: x}).values())
 
@@ -124,7 +124,7 @@ def test_nan_outputs_are_refused(tmp_path, monkeypatch):
     def nan_outputs(content, inputs, names):
         return [np.full((len(inputs[0]), 5), np.nan, "float32")]
 
-    monkeypatch.setattr(_runtimes, "run_tflite", nan_outputs)
+    monkeypatch.setattr(litert, "run_tflite", nan_outputs)
     with pytest.raises(ExportError) as info:
         keras_se.export_model(se_cnn(), tmp_path / "model.tflite", "tflite")
     assert info.value.max_abs_diff == float("inf")
@@ -210,7 +210,7 @@ def test_tflite_needs_the_tensorflow_backend(tmp_path, monkeypatch):
 
 
 def test_onnx_without_its_packages_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(keras_se.saving.export, "_installed", lambda name: False)
+    monkeypatch.setattr(keras_se.export.onnx, "_installed", lambda name: False)
     with pytest.raises(MissingDependencyError) as info:
         keras_se.export_model(se_cnn(), tmp_path / "m.onnx", "onnx")
     assert 'pip install "keras-se[onnx]"' in str(info.value)

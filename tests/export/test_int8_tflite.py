@@ -10,8 +10,8 @@ import keras_se
 from keras_se.demo.data import load_digits
 from keras_se.demo.model import build_digits_cnn
 from keras_se.errors import ExportError
-from keras_se.saving import runtimes as _runtimes
-from keras_se.saving.calibration import representative_samples
+from keras_se.export import litert
+from keras_se.export.calibration import representative_samples
 
 # Needs TensorFlow as the backend: skipped (not failed) without it.
 pytestmark = pytest.mark.tensorflow
@@ -35,7 +35,7 @@ def se_cnn(digits):
 
 
 def tensor_dtypes(path) -> list[str]:
-    interpreter = _runtimes._interpreter(path.read_bytes())
+    interpreter = litert.interpreter(path.read_bytes())
     return [np.dtype(t["dtype"]).name for t in interpreter.get_tensor_details()]
 
 
@@ -64,11 +64,11 @@ def test_int8_tflite_is_fully_integer_and_keeps_the_accuracy(
     floats = [d for d in dtypes if d.startswith("float")]
     assert len(floats) == (2 if io_dtype == "float32" else 0)
     assert dtypes.count("int8") > 20
-    runner = _runtimes._interpreter(result.path.read_bytes()).get_signature_runner()
+    runner = litert.interpreter(result.path.read_bytes()).get_signature_runner()
     (detail,) = runner.get_input_details().values()
     assert np.dtype(detail["dtype"]).name == io_dtype
     # The file predicts what the check measured, run the way a user runs it.
-    (scores,) = _runtimes.run_tflite(result.path.read_bytes(), [test.x], [])
+    (scores,) = litert.run_tflite(result.path.read_bytes(), [test.x], [])
     assert np.mean(scores.argmax(-1) == test.y) == pytest.approx(check.accuracy)
 
 

@@ -24,7 +24,6 @@ than `accuracy_tolerance` points below the Keras model's. Any export given
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,25 +31,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_se._validation import check_choice
-from keras_se.errors import ExportError, KerasSEError, MissingDependencyError
-from keras_se.saving import runtimes as _runtimes
-from keras_se.saving.atomic import write_atomically
-from keras_se.saving.calibration import (
+from keras_se.errors import ExportError, KerasSEError
+from keras_se.export.base import first_line, flatten_outputs, max_abs_diff, packed
+from keras_se.export.calibration import (
     AccuracyCheck,
     check_labelled,
+    make_sample_inputs,
     measure_accuracy,
     representative_samples,
 )
-from keras_se.saving.conversion import (
-    EXPORT_FORMATS,
-    SUFFIXES,
-    Conversion,
-    check_quantize,
-    check_target,
-    make_sample_inputs,
-    packed,
-)
+from keras_se.export.formats import check_quantize, get_format
+from keras_se.saving.atomic import write_atomically
 
 TOLERANCES = {
     None: (1e-4, 1e-4),
@@ -59,7 +50,6 @@ TOLERANCES = {
     "int8": (float("inf"), 0.0),
 }
 DEFAULT_ACCURACY_TOLERANCE = 1.0
-ONNX_PACKAGES = ("tf2onnx", "onnx", "onnxruntime")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,7 +155,7 @@ def export_model(
     >>> result.path.name, result.max_abs_diff < result.tolerance
     ('se.tflite', True)
     """
-    check_choice("format", format, EXPORT_FORMATS)
+    exporter = get_format(format)
     check_quantize(format, quantize, representative_data, io_dtype)
     if validation_data is not None:
         validation_data = check_labelled(validation_data)
@@ -174,8 +164,8 @@ def export_model(
             "`accuracy_tolerance` must be a number of points >= 0. Received: "
             f"accuracy_tolerance={accuracy_tolerance!r}"
         )
-    path = check_target(Path(path), format)
-    _check_backend(format)
+    path = exporter.check_target(Path(path))
+    exporter.check_ready()
     representative = None
     if quantize == "int8":
         representative = representative_samples(
@@ -186,7 +176,7 @@ def export_model(
                 np.concatenate(parts) for parts in zip(*representative[:4], strict=True)
             ]
     inputs = make_sample_inputs(model, sample_inputs)
-    expected = _runtimes.flatten_outputs(model.predict(packed(inputs), verbose=0))
+    expected = flatten_outputs(model.predict(packed(inputs), verbose=0))
     if not all(np.isfinite(output).all() for output in expected):
         raise ExportError(
             f"{model.name!r} itself outputs NaN or infinity on the sample "
@@ -199,22 +189,25 @@ def export_model(
     measured = {}
     if validation_data is not None:
         float_scores = _single_output(model, validation_data[0])
-    converted = Conversion(format, quantize, representative, io_dtype)
+    names = [t.name for t in getattr(model, "inputs", None) or []]
+    label = exporter.label + (f" ({quantize}-quantized)" if quantize else "")
 
     def write(staging: Path) -> None:
         try:
-            actual = converted.write_and_run(model, staging, inputs)
+            measured["float_ops"] = exporter.write(
+                model, staging, quantize, representative, io_dtype, names
+            )
+            actual = exporter.run(staging, inputs, names)
         except KerasSEError:
             raise
         except Exception as error:
             raise ExportError(
-                f"The {_describe(format, quantize)} export of {model.name!r} "
-                f"failed: {_runtimes.first_line(error)}"
+                f"The {label} export of {model.name!r} failed: {first_line(error)}"
             ) from error
-        diff = _runtimes.max_abs_diff(expected, actual)
+        diff = max_abs_diff(expected, actual)
         if not diff <= tolerance:
             raise ExportError(
-                f"The {_describe(format, quantize)} export of {model.name!r} was "
+                f"The {label} export of {model.name!r} was "
                 f"refused and not written to {path}: its outputs differ from "
                 f"Keras's by up to {diff:.3g} on {len(inputs[0])} sample inputs, "
                 f"more than the tolerance {tolerance:.3g}. Look for a layer this "
@@ -225,12 +218,12 @@ def export_model(
             )
         measured["diff"] = diff
         if validation_data is not None:
-            scores = converted.run(staging, [validation_data[0]])[0]
+            scores = exporter.run(staging, [validation_data[0]], names)[0]
             check = measure_accuracy(float_scores, scores, validation_data[1])
             measured["accuracy"] = check
             if check.drop_points > accuracy_tolerance:
                 raise ExportError(
-                    f"The {_describe(format, quantize)} export of {model.name!r} "
+                    f"The {label} export of {model.name!r} "
                     f"was refused and not written to {path}: its top-1 accuracy "
                     f"is {100 * check.accuracy:.2f}%, {check.drop_points:.2f} "
                     f"points below Keras's {100 * check.float_accuracy:.2f}% on "
@@ -240,7 +233,7 @@ def export_model(
                     "typical data, or pass a larger accuracy_tolerance.",
                 )
 
-    write_atomically(path, SUFFIXES[format], write)
+    write_atomically(path, exporter.suffix, write)
     return ExportResult(
         path,
         format,
@@ -249,7 +242,7 @@ def export_model(
         tolerance,
         len(inputs[0]),
         io_dtype=io_dtype,
-        float_ops=converted.float_ops,
+        float_ops=measured["float_ops"],
         accuracy=measured.get("accuracy"),
         accuracy_tolerance=(
             accuracy_tolerance if validation_data is not None else None
@@ -258,35 +251,10 @@ def export_model(
 
 
 def _single_output(model, x) -> np.ndarray:
-    outputs = _runtimes.flatten_outputs(model.predict(x, verbose=0))
+    outputs = flatten_outputs(model.predict(x, verbose=0))
     if len(outputs) != 1:
         raise ValueError(
             "`validation_data` measures top-1 accuracy, which needs a model with "
             f"one output. Received: a model with {len(outputs)} outputs"
         )
     return outputs[0]
-
-
-def _check_backend(format: str) -> None:
-    backend = keras.backend.backend()
-    if format == "tflite" and backend != "tensorflow":
-        raise ExportError(
-            "TFLite export converts a TensorFlow graph: run it with "
-            f"KERAS_BACKEND=tensorflow (this is {backend!r})."
-        )
-    if format == "onnx":
-        missing = [name for name in ONNX_PACKAGES if not _installed(name)]
-        if missing:
-            raise MissingDependencyError(
-                f"ONNX export needs the optional packages {', '.join(missing)}: "
-                'pip install "keras-se[onnx]"'
-            )
-
-
-def _installed(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
-
-
-def _describe(format: str, quantize: str | None) -> str:
-    names = {"saved_model": "SavedModel", "tflite": "TFLite", "onnx": "ONNX"}
-    return names[format] + (f" ({quantize}-quantized)" if quantize else "")
