@@ -92,3 +92,12 @@ class KerasTunerInternalsError(KerasSEError, RuntimeError):
     def __init__(self, message: str, internal: str):
         super().__init__(message)
         self.internal = internal
+
+
+class CheckpointError(KerasSEError, ValueError):
+    """A timm checkpoint that does not fit the network it is loaded into.
+
+    A wrong architecture, a missing or extra key, a wrong shape, or a hub
+    name that cannot be downloaded. The message names the key or the name;
+    nothing was loaded.
+    """

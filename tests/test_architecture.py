@@ -1,9 +1,10 @@
 """The layout keeps its shape: arrows point down, one home per name.
 
 The rooms of `keras_se`, from the bottom: the private checks and the errors;
-`layers`; `surgery` and `saving`; `viz` and `tuning`; the main job's `demo`;
-and the command line, `cli`, which nothing else imports. Imports inside
-functions count as much as those at the top of a module.
+`layers`; `surgery`, `saving` and the pretrained networks of `models`; `viz`
+and `tuning`; the main job's `demo`; and the command line, `cli`, which
+nothing else imports. Imports inside functions count as much as those at the
+top of a module.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ ALLOWED = {
     "layers": set(),
     "surgery": {"layers"},
     "saving": set(),
+    "models": {"layers"},
     "viz": {"layers", "surgery", "saving"},
     "tuning": {"layers", "surgery", "saving"},
     "demo": {"layers", "surgery", "saving", "viz"},
-    "cli": {"layers", "surgery", "saving", "viz", "tuning", "demo"},
+    "cli": {"layers", "models", "surgery", "saving", "viz", "tuning", "demo"},
 }
 SUBPACKAGES = sorted(ALLOWED)
 

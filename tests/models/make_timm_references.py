@@ -1,0 +1,140 @@
+"""Regenerates tests/models/references/ from timm (maintainers only, never in CI).
+
+Run with a Python that has timm and torch (not the project's venv):
+
+    PYTHONPATH=/path/to/torchvision-stub python tests/models/make_timm_references.py
+
+It writes, for each network of `keras_se.models`:
+
+- `key_shapes.json.gz`: the full-size architecture's state-dict keys and
+  shapes, and timm's parameter count (no weights);
+- `<name>.safetensors`: a reduced network of the same architecture (one block
+  a stage, narrow, 10 classes) with random weights and batch-norm statistics,
+  stored in float16 (values exact in float16, so the float32 model is exact);
+- `outputs.npz`: one random NCHW input batch (2, 3, 32, 32) and each reduced
+  network's float32 logits on it;
+- `tiny_configs.json`: the `ResNetConfig` arguments of each reduced network.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+from safetensors.torch import save_file
+from timm.models.byobnet import ByoBlockCfg, ByobNet, ByoModelCfg
+from timm.models.resnet import Bottleneck, ResNet
+
+OUT = Path(__file__).resolve().parent / "references"
+CLASSES = 10
+PLANES = (4, 8, 8, 16)
+NAMES = (
+    "seresnet50",
+    "seresnet101",
+    "seresnet152",
+    "seresnext50_32x4d",
+    "seresnext101_32x4d",
+    "ecaresnet50d",
+    "ecaresnet101d",
+    "gcresnet50t",
+    "resnet50d",
+)
+# The reduced networks: timm's own arguments of each architecture, one block
+# a stage, the widths of PLANES; ResNeXt keeps grouping (4 groups of 2).
+TINY = {
+    "seresnet50": {"attention": "se"},
+    "seresnext50_32x4d": {"attention": "se", "cardinality": 4, "base_width": 32},
+    "ecaresnet50d": {
+        "attention": "eca",
+        "stem_width": 8,
+        "stem_type": "deep",
+        "avg_down": True,
+    },
+    "resnet50d": {"stem_width": 8, "stem_type": "deep", "avg_down": True},
+    "gcresnet50t": {
+        "attention": "gca",
+        "stem_width": 16,
+        "stem_type": "tiered",
+        "layout": "byobnet",
+    },
+}
+
+
+def tiny_timm(config: dict) -> torch.nn.Module:
+    if config.get("layout") == "byobnet":
+        blocks = tuple(
+            ByoBlockCfg(type="bottle", d=1, c=4 * planes, s=1 if i == 0 else 2, br=0.25)
+            for i, planes in enumerate(PLANES)
+        )
+        cfg = ByoModelCfg(
+            blocks=blocks,
+            stem_chs=2 * config["stem_width"],
+            stem_type="tiered",
+            stem_pool="",
+            attn_layer="gca",
+        )
+        return ByobNet(cfg, num_classes=CLASSES)
+    attention = config.get("attention")
+    return ResNet(
+        block=Bottleneck,
+        layers=(1, 1, 1, 1),
+        channels=PLANES,
+        num_classes=CLASSES,
+        cardinality=config.get("cardinality", 1),
+        base_width=config.get("base_width", 64),
+        stem_width=config.get("stem_width", 64),
+        stem_type=config.get("stem_type", ""),
+        avg_down=config.get("avg_down", False),
+        block_args={"attn_layer": attention} if attention else None,
+    )
+
+
+def randomize(model: torch.nn.Module, generator: torch.Generator) -> None:
+    # Random values exact in float16, and positive variances, so every
+    # weight (zero-initialized ones too) counts in the logits.
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if not tensor.is_floating_point():
+                continue
+            values = torch.randn(tensor.shape, generator=generator) * 0.5
+            if name.endswith("running_var"):
+                values = values.abs() + 0.5
+            tensor.copy_(values.half().float())
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    shapes = {}
+    for name in NAMES:
+        model = timm.create_model(name, pretrained=False)
+        shapes[name] = {
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "keys": {k: list(v.shape) for k, v in model.state_dict().items()},
+        }
+    with gzip.open(OUT / "key_shapes.json.gz", "wt") as file:
+        json.dump(shapes, file, separators=(",", ":"), sort_keys=True)
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn((2, 3, 32, 32), generator=generator)
+    outputs = {"input": images.numpy()}
+    configs = {}
+    for name, config in TINY.items():
+        model = tiny_timm(config).eval()
+        randomize(model, generator)
+        state = {
+            k: v.half() for k, v in model.state_dict().items() if v.is_floating_point()
+        }
+        save_file(state, OUT / f"{name}.safetensors")
+        with torch.no_grad():
+            outputs[name] = model(images).numpy()
+        configs[name] = {"layers": [1, 1, 1, 1], "channels": list(PLANES), **config}
+    np.savez_compressed(OUT / "outputs.npz", **outputs)
+    (OUT / "tiny_configs.json").write_text(json.dumps(configs, indent=1) + "\n")
+    print(f"timm {timm.__version__}: wrote {sorted(p.name for p in OUT.iterdir())}")
+
+
+if __name__ == "__main__":
+    main()
