@@ -19,6 +19,7 @@ from keras_se.models.applications import (
     SEResNet152,
     SEResNeXt50_32x4d,
     SEResNeXt101_32x4d,
+    from_timm,
     load_timm_weights,
 )
 from keras_se.models.checkpoints import read_checkpoint, read_safetensors
@@ -40,6 +41,7 @@ __all__ = [
     "SEResNet101",
     "SEResNet152",
     "build_resnet",
+    "from_timm",
     "load_timm_state_dict",
     "load_timm_weights",
     "preprocess_images",

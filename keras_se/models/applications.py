@@ -55,6 +55,11 @@ def load_timm_weights(
             its hub name or `config.json`, or found by its keys and shapes).
     """
     state, _, architecture = resolve_weights(weights)
+    return _load(model, state, architecture, config, weights)
+
+
+def _load(model, state, architecture, config, source) -> int:
+    weights = source
     if architecture is not None and architecture != config.timm_name:
         raise CheckpointError(
             f"The checkpoint {str(weights)!r} is a timm {architecture!r}; this "
@@ -68,6 +73,53 @@ def load_timm_weights(
     )
     skip = (head,) if new_head else ()
     return load_timm_state_dict(model, state, skip)
+
+
+def from_timm(
+    source: str | os.PathLike,
+    architecture: str | None = None,
+    classifier_activation: str | None = "softmax",
+) -> keras.Model:
+    """The network of a timm checkpoint, its classifier sized by the checkpoint.
+
+    What `keras-se convert` runs: the architecture comes from the hub name
+    or the folder's `config.json`, or `architecture` for a bare file.
+
+    Args:
+        source: a timm hub name, a `.safetensors`/`.pth`/`.bin` file, or a
+            folder with `model.safetensors` and `config.json`.
+        architecture: the timm architecture (a key of `CONFIGS`), needed
+            for a bare file; checked against the checkpoint's otherwise.
+        classifier_activation: the classifier's activation.
+
+    Returns:
+        A `keras.Model` with every weight of the checkpoint.
+
+    Raises:
+        CheckpointError: for an unknown or contradicting architecture, or a
+            checkpoint that does not fit it.
+    """
+    state, _, found = resolve_weights(source)
+    if architecture and found and architecture != found:
+        raise CheckpointError(
+            f"The checkpoint {str(source)!r} is a timm {found!r}, not {architecture!r}."
+        )
+    architecture = architecture or found
+    if architecture not in CONFIGS:
+        raise CheckpointError(
+            f"Unknown timm architecture {architecture!r} for {str(source)!r}: "
+            f"name one of {sorted(CONFIGS)} (`--architecture` on the command line)."
+        )
+    config = CONFIGS[architecture]
+    head = state.get(f"{config.head_name}.weight")
+    model = build_resnet(
+        config,
+        include_top=head is not None,
+        classes=int(head.shape[0]) if head is not None else 1000,
+        classifier_activation=classifier_activation,
+    )
+    _load(model, state, architecture, config, source)
+    return model
 
 
 _DOC = """{title}, timm's `{timm_name}` in Keras 3.
