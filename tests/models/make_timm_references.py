@@ -12,7 +12,9 @@ It writes, for each network of `keras_se.models`:
   a stage, narrow, 10 classes) with random weights and batch-norm statistics,
   stored in float16 (values exact in float16, so the float32 model is exact);
 - `outputs.npz`: one random NCHW input batch (2, 3, 32, 32) and each reduced
-  network's float32 logits on it;
+  network's float32 logits on it; and a (1, 3, 36, 36) batch (`odd_input`,
+  `<name>/odd`), whose maps have odd sizes (9, 5, 3): PyTorch's padding and
+  ceil-mode average pooling there;
 - `tiny_configs.json`: the `ResNetConfig` arguments of each reduced network.
 """
 
@@ -115,11 +117,13 @@ def main() -> None:
             "parameters": sum(p.numel() for p in model.parameters()),
             "keys": {k: list(v.shape) for k, v in model.state_dict().items()},
         }
-    with gzip.open(OUT / "key_shapes.json.gz", "wt") as file:
-        json.dump(shapes, file, separators=(",", ":"), sort_keys=True)
+    # mtime=0: the same lists give the same bytes, so a rerun changes nothing.
+    text = json.dumps(shapes, separators=(",", ":"), sort_keys=True)
+    (OUT / "key_shapes.json.gz").write_bytes(gzip.compress(text.encode(), mtime=0))
     generator = torch.Generator().manual_seed(0)
     images = torch.randn((2, 3, 32, 32), generator=generator)
-    outputs = {"input": images.numpy()}
+    odd = torch.randn((1, 3, 36, 36), generator=generator)
+    outputs = {"input": images.numpy(), "odd_input": odd.numpy()}
     configs = {}
     for name, config in TINY.items():
         model = tiny_timm(config).eval()
@@ -130,6 +134,7 @@ def main() -> None:
         save_file(state, OUT / f"{name}.safetensors")
         with torch.no_grad():
             outputs[name] = model(images).numpy()
+            outputs[f"{name}/odd"] = model(odd).numpy()
         configs[name] = {"layers": [1, 1, 1, 1], "channels": list(PLANES), **config}
     np.savez_compressed(OUT / "outputs.npz", **outputs)
     (OUT / "tiny_configs.json").write_text(json.dumps(configs, indent=1) + "\n")

@@ -52,8 +52,9 @@ def state_dict(name: str) -> dict[str, np.ndarray]:
     return read_safetensors(checkpoint(name))
 
 
-def images(data_format: str = "channels_last") -> np.ndarray:
-    batch = outputs()["input"]
+def images(data_format: str = "channels_last", odd: bool = False) -> np.ndarray:
+    """The input batch timm ran; `odd=True`: the 36x36 one (odd map sizes)."""
+    batch = outputs()["odd_input" if odd else "input"]
     return batch if data_format == "channels_first" else batch.transpose(0, 2, 3, 1)
 
 

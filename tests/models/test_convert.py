@@ -28,6 +28,9 @@ def test_logits_equal_timms_on_the_same_weights(name):
     loaded = load_timm_state_dict(model, state_dict(name))
     assert loaded == len(model.weights)
     np.testing.assert_allclose(logits(model), outputs()[name], rtol=0, atol=1e-4)
+    # Odd map sizes: PyTorch's symmetric padding and ceil-mode average pooling.
+    odd = keras.ops.convert_to_numpy(model(images(odd=True), training=False))
+    np.testing.assert_allclose(odd, outputs()[f"{name}/odd"], rtol=0, atol=1e-4)
 
 
 def test_a_missing_key_is_named_and_nothing_is_loaded():
@@ -142,11 +145,12 @@ for data_format in formats:
         model = references.tiny_model(name, data_format)
         load_timm_state_dict(model, references.state_dict(name))
         if {run!r}:
-            x = references.images(data_format)
-            y = keras.ops.convert_to_numpy(model(x, training=False))
-            result[f"{{data_format}}/{{name}}"] = float(
-                np.abs(y - references.outputs()[name]).max()
-            )
+            diffs = []
+            for odd, key in ((False, name), (True, name + "/odd")):
+                x = references.images(data_format, odd)
+                y = keras.ops.convert_to_numpy(model(x, training=False))
+                diffs.append(np.abs(y - references.outputs()[key]).max())
+            result[f"{{data_format}}/{{name}}"] = float(max(diffs))
         else:
             result[f"{{data_format}}/{{name}}"] = 0.0
 print(json.dumps({{"backend": keras.backend.backend(), "diffs": result}}))
