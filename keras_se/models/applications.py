@@ -54,7 +54,7 @@ def load_timm_weights(
         CheckpointError: for a checkpoint of another architecture (named by
             its hub name or `config.json`, or found by its keys and shapes).
     """
-    state, _, architecture = resolve_weights(weights)
+    state, _, architecture = resolve_weights(weights, config.timm_name)
     return _load(model, state, architecture, config, weights)
 
 

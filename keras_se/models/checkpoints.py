@@ -144,11 +144,13 @@ def download_checkpoint(name: str) -> Path:
 
 def resolve_weights(
     weights: str | os.PathLike,
+    expected: str | None = None,
 ) -> tuple[dict[str, np.ndarray], dict, str | None]:
     """A local path or a hub name to (state dict, config, architecture or None).
 
     The architecture comes from a hub name (`"seresnet50.ra2_in1k"` ->
-    `"seresnet50"`) or a folder's `config.json`; a bare file has none.
+    `"seresnet50"`) or a folder's `config.json`; a bare file has none. A hub
+    name of another architecture than `expected` fails before downloading.
     """
     path = Path(weights)
     if path.exists():
@@ -160,6 +162,11 @@ def resolve_weights(
             f"`weights` must be None, a timm hub name such as "
             f"'seresnet50.ra2_in1k', or a local checkpoint. No file or folder "
             f"{str(weights)!r} exists, and it is not a hub name."
+        )
+    if expected is not None and match.group(1) != expected:
+        raise CheckpointError(
+            f"The checkpoint {str(weights)!r} is a timm {match.group(1)!r}; this "
+            f"network is a {expected!r}."
         )
     name = match.group(1) + (f".{match.group(2)}" if match.group(2) else "")
     state, config = read_checkpoint(download_checkpoint(name))

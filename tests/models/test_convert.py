@@ -126,6 +126,19 @@ def test_an_unreachable_hub_gives_one_line_naming_the_local_alternative(monkeypa
     assert "weights='path/to/model.safetensors'" in message
 
 
+def test_a_hub_name_of_another_architecture_fails_before_downloading(monkeypatch):
+    hub = pytest.importorskip("huggingface_hub")
+
+    def download(*args, **kwargs):
+        raise AssertionError("downloaded")
+
+    monkeypatch.setattr(hub, "hf_hub_download", download)
+    model = tiny_model("seresnet50")
+    config = references.tiny_configs()["seresnet50"]
+    with pytest.raises(CheckpointError, match="is a timm 'ecaresnet50d'; this"):
+        load_timm_weights(model, "ecaresnet50d.miil_in1k", config)
+
+
 def test_a_name_that_is_neither_a_file_nor_a_hub_name(tmp_path):
     model = tiny_model("seresnet50")
     config = references.tiny_configs()["seresnet50"]
