@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,19 @@ def randomize(model: torch.nn.Module, generator: torch.Generator) -> None:
             tensor.copy_(values.half().float())
 
 
+def scale_head(model: torch.nn.Module, inputs) -> None:
+    # Random weights can give logits in the hundreds, where float32's rounding
+    # alone nears 1e-4: the classifier is scaled by a power of two (exact in
+    # float16) so that the logits stay within 8.
+    with torch.no_grad():
+        largest = max(float(model(x).abs().max()) for x in inputs)
+        if largest > 8:
+            factor = 2.0 ** -math.ceil(math.log2(largest / 8))
+            head = model.get_classifier()
+            head.weight.mul_(factor)
+            head.bias.mul_(factor)
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     shapes = {}
@@ -128,6 +142,7 @@ def main() -> None:
     for name, config in TINY.items():
         model = tiny_timm(config).eval()
         randomize(model, generator)
+        scale_head(model, (images, odd))
         state = {
             k: v.half() for k, v in model.state_dict().items() if v.is_floating_point()
         }
