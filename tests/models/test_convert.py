@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_se
 from keras_se.errors import CheckpointError
 from keras_se.models import load_timm_state_dict, load_timm_weights
 from tests.conftest import run_python
@@ -211,3 +212,13 @@ def test_a_converted_model_reloads_in_a_fresh_process_with_safe_mode(tmp_path):
     diffs = run_python(RELOAD_CODE.replace("{folder}", str(tmp_path)))
     assert sorted(diffs) == NAMES
     assert max(diffs.values()) < 1e-4, diffs
+
+
+@pytest.mark.parametrize("name", ["seresnet50", "ecaresnet50d"])
+def test_describe_and_the_excitations_see_the_converted_blocks(name):
+    model = tiny_model(name)
+    load_timm_state_dict(model, state_dict(name))
+    blocks = keras_se.describe(model)
+    assert [block.name for block in blocks] == [f"layer{i}-0-se" for i in (1, 2, 3, 4)]
+    found = keras_se.viz.excitations(model, images(), verbose=0)
+    assert len(found) == 4
