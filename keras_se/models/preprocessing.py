@@ -127,8 +127,9 @@ def preprocess_images(
         antialias=True,
         data_format="channels_last",
     )
-    top = (size[0] - height) // 2
-    left = (size[1] - width) // 2
+    # torchvision's CenterCrop rounds the offsets, Python's half-to-even.
+    top = round((size[0] - height) / 2)
+    left = round((size[1] - width) / 2)
     images = images[:, top : top + height, left : left + width, :]
     mean = ops.convert_to_tensor(config["mean"], "float32") * 255.0
     std = ops.convert_to_tensor(config["std"], "float32") * 255.0

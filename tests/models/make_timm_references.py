@@ -15,7 +15,11 @@ It writes, for each network of `keras_se.models`:
   network's float32 logits on it; and a (1, 3, 36, 36) batch (`odd_input`,
   `<name>/odd`), whose maps have odd sizes (9, 5, 3): PyTorch's padding and
   ceil-mode average pooling there;
-- `tiny_configs.json`: the `ResNetConfig` arguments of each reduced network.
+- `tiny_configs.json`: the `ResNetConfig` arguments of each reduced network;
+- `pretrained_cfgs.json`: timm's `resolve_data_config` of each architecture;
+  and in `outputs.npz`, `preprocess/image` (a 40x48 RGB image) and
+  `preprocess/output`, timm's evaluation transform of it (32x32, crop 0.875,
+  bicubic) through PIL.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from pathlib import Path
 import numpy as np
 import timm
 import torch
+from PIL import Image
 from safetensors.torch import save_file
+from timm.data import resolve_data_config
 from timm.models.byobnet import ByoBlockCfg, ByobNet, ByoModelCfg
 from timm.models.resnet import Bottleneck, ResNet
 
@@ -109,6 +115,25 @@ def randomize(model: torch.nn.Module, generator: torch.Generator) -> None:
             tensor.copy_(values.half().float())
 
 
+def eval_transform(image: np.ndarray, cfg: dict) -> np.ndarray:
+    """timm's eval transform (torchvision Resize(int), CenterCrop, ToTensor,
+    Normalize) at 32x32, crop 0.875, bicubic, written out with PIL: the
+    torchvision stub this script runs with has no transforms."""
+    size, crop_pct = 32, 0.875
+    scale = math.floor(size / crop_pct)
+    height, width = image.shape[:2]
+    if height <= width:
+        new = (int(scale * width / height), scale)
+    else:
+        new = (scale, int(scale * height / width))
+    resized = Image.fromarray(image).resize(new, Image.BICUBIC)
+    top = round((new[1] - size) / 2.0)
+    left = round((new[0] - size) / 2.0)
+    cropped = np.asarray(resized, "float32")[top : top + size, left : left + size]
+    normalized = (cropped / 255.0 - np.array(cfg["mean"])) / np.array(cfg["std"])
+    return normalized.transpose(2, 0, 1).astype("float32")
+
+
 def scale_head(model: torch.nn.Module, inputs) -> None:
     # Random weights can give logits in the hundreds, where float32's rounding
     # alone nears 1e-4: the classifier is scaled by a power of two (exact in
@@ -151,6 +176,17 @@ def main() -> None:
             outputs[name] = model(images).numpy()
             outputs[f"{name}/odd"] = model(odd).numpy()
         configs[name] = {"layers": [1, 1, 1, 1], "channels": list(PLANES), **config}
+    data_cfgs = {}
+    for name in NAMES:
+        cfg = resolve_data_config({}, model=timm.create_model(name))
+        data_cfgs[name] = {key: cfg[key] for key in sorted(cfg)}
+    (OUT / "pretrained_cfgs.json").write_text(json.dumps(data_cfgs, indent=1) + "\n")
+    rows, columns = np.mgrid[0:40, 0:48]
+    image = np.stack([rows * 6, columns * 5, (rows * columns) % 256], axis=-1).astype(
+        "uint8"
+    )
+    outputs["preprocess/image"] = image
+    outputs["preprocess/output"] = eval_transform(image, data_cfgs["seresnet50"])
     np.savez_compressed(OUT / "outputs.npz", **outputs)
     (OUT / "tiny_configs.json").write_text(json.dumps(configs, indent=1) + "\n")
     print(f"timm {timm.__version__}: wrote {sorted(p.name for p in OUT.iterdir())}")
