@@ -1,8 +1,18 @@
 """Regenerates tests/models/references/ from timm (maintainers only, never in CI).
 
-Run with a Python that has timm and torch (not the project's venv):
+Run with a Python that has timm, torch, safetensors and Pillow, in a venv of
+its own (the project's stays free of timm); timm only imports torchvision, so
+a stub package on PYTHONPATH will do where torchvision is not installed:
 
-    PYTHONPATH=/path/to/torchvision-stub python tests/models/make_timm_references.py
+    python3 -m venv ../venv-timm
+    ../venv-timm/bin/pip install torch==2.13.0 numpy safetensors pillow
+    ../venv-timm/bin/pip install --no-deps timm huggingface_hub pyyaml \
+        packaging tqdm filelock fsspec requests typing_extensions
+    PYTHONPATH=<folder with a torchvision stub> \
+        ../venv-timm/bin/python tests/models/make_timm_references.py
+
+The output is the same bytes run to run (seeded, and timm 1.0.31 wrote the
+stored files); a diff after a timm upgrade is what changed in timm.
 
 It writes, for each network of `keras_se.models`:
 
