@@ -5,7 +5,8 @@ them load with `keras.saving.load_model(path)` and `safe_mode=True`, with no
 `custom_objects`.
 
 Each name has one home, the subpackage whose `__all__` lists it:
-`keras_se.layers`, `keras_se.surgery`, `keras_se.saving`, `keras_se.export`,
+`keras_se.layers`, `keras_se.models`, `keras_se.surgery`, `keras_se.saving`,
+`keras_se.export`,
 `keras_se.viz`, `keras_se.errors` (attached here), and `keras_se.tuning` and
 `keras_se.demo` (imported by name: they pull in KerasTuner and the demo's
 data). The top level re-exports the everyday API from those homes: the
@@ -17,7 +18,7 @@ from keras_se import _start_up_lines
 if _start_up_lines.started_as_command_line():  # before TensorFlow's import
     _start_up_lines.quiet_start_up_lines()
 
-from keras_se import errors, export, layers, saving, surgery, viz
+from keras_se import errors, export, layers, models, saving, surgery, viz
 from keras_se._version import __version__
 from keras_se.export import ExportResult, export_model
 from keras_se.layers import (
@@ -66,6 +67,7 @@ __all__ = [
     "layers",
     "load_model",
     "load_weights",
+    "models",
     "plan_se",
     "save_model",
     "save_weights",

@@ -22,6 +22,8 @@ EXTRAS = {
     "onnx": "onnx",
     "onnxruntime": "onnx",
     "keras_hub": "hub",
+    "huggingface_hub": "pretrained",
+    "torch": "backends",
 }
 
 

@@ -94,6 +94,15 @@ class KerasTunerInternalsError(KerasSEError, RuntimeError):
         self.internal = internal
 
 
+class CheckpointError(KerasSEError, ValueError):
+    """A timm checkpoint that does not fit the network it is loaded into.
+
+    A wrong architecture, a missing or extra key, a wrong shape, or a hub
+    name that cannot be downloaded. The message names the key or the name;
+    nothing was loaded.
+    """
+
+
 class ObjectiveError(KerasSEError, ValueError):
     """A search objective that cannot be used, found before the first trial.
 

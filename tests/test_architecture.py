@@ -1,7 +1,8 @@
 """The layout keeps its shape: arrows point down, one home per name.
 
 The rooms of `keras_se`, from the bottom: the private checks and the errors;
-`layers`; `surgery` and `saving`; `export` (on saving's atomic writer), `viz`
+`layers`; `surgery`, `saving` and the pretrained networks of `models`; `export`
+(on saving's atomic writer), `viz`
 and `tuning`; the main job's `demo`; and the command line, `cli`, which
 nothing else imports. Imports inside functions count as much as those at the
 top of a module.
@@ -32,11 +33,12 @@ ALLOWED = {
     "layers": set(),
     "surgery": {"layers"},
     "saving": set(),
+    "models": {"layers"},
     "export": {"saving"},
     "viz": {"layers", "surgery", "saving"},
     "tuning": {"layers", "surgery", "saving"},
     "demo": {"layers", "surgery", "saving", "viz"},
-    "cli": {"layers", "surgery", "saving", "export", "viz", "tuning", "demo"},
+    "cli": {"layers", "models", "surgery", "saving", "export", "viz", "tuning", "demo"},
 }
 SUBPACKAGES = sorted(ALLOWED)
 

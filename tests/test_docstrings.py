@@ -31,9 +31,10 @@ MODULES = sorted(
     }
 )
 
-# Examples that train, wrap an application or draw: seconds each.
+# Examples that train, build or wrap an application, or draw: seconds each.
 LARGE_EXAMPLES = {
     "keras_se.demo.training",
+    "keras_se.models.applications",
     "keras_se.surgery.plan",
     "keras_se.surgery.wrap",
     "keras_se.viz.explain",

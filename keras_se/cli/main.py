@@ -7,14 +7,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from keras_se.cli import explain, export, train, tune
+from keras_se.cli import convert, explain, export, train, tune
 
 # TensorFlow's C++ INFO lines are noise on a command line; its warnings and
 # errors are not. An environment setting still wins. (The `keras-se` script
 # also drops the start-up lines: keras_se/_start_up_lines.py.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-SUBCOMMANDS = (train, export, tune, explain)
+SUBCOMMANDS = (train, export, tune, explain, convert)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -163,6 +163,7 @@ class BaseEfficientChannelAttention(BaseChannelGate):
             1,
             self.resolved_kernel_size,
             padding="same" if self.padding == "zeros" else "valid",
+            data_format="channels_last",
             use_bias=False,
             **self._sublayer_weights(),
             dtype=self.dtype_policy,

@@ -177,6 +177,19 @@ def test_channels_first_equals_channels_last():
     )
 
 
+def test_global_channels_first_format_does_not_reach_the_channel_convolution():
+    # The squeezed vector is a channels-last sequence whatever the image
+    # format: a channels_first global setting must not turn the Conv1D.
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        layer = keras_se.EfficientChannelAttention2D(kernel_size=3)
+        layer.build((None, 16, 4, 4))
+    finally:
+        keras.config.set_image_data_format(previous)
+    assert tuple(layer.conv.kernel.shape) == (3, 1, 1)
+
+
 @pytest.mark.parametrize("gate", ["sigmoid", "hard_sigmoid"])
 @pytest.mark.parametrize("padding", ["zeros", "circular"])
 def test_identity_start_returns_the_input_exactly(gate, padding):

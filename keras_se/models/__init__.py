@@ -1,0 +1,51 @@
+"""Pretrained SE-family networks: timm's ResNets built from keras_se's layers.
+
+`SEResNet50(weights="seresnet50.ra2_in1k")` and family take
+`keras.applications`' arguments and load timm's checkpoints (a hub name, a
+`.safetensors`/`.pth`/`.bin` file or a folder); `preprocess_images` is timm's
+evaluation transform. The attention blocks are keras_se layers, so
+`keras_se.describe` and the excitation plots work on these networks.
+"""
+
+from keras_se.models.applications import (
+    BUILDERS,
+    CONFIGS,
+    ECAResNet50d,
+    ECAResNet101d,
+    GCResNet50t,
+    ResNet50d,
+    SEResNet50,
+    SEResNet101,
+    SEResNet152,
+    SEResNeXt50_32x4d,
+    SEResNeXt101_32x4d,
+    from_timm,
+    load_timm_weights,
+)
+from keras_se.models.checkpoints import read_checkpoint, read_safetensors
+from keras_se.models.convert import load_timm_state_dict
+from keras_se.models.preprocessing import preprocess_images, timm_preprocessing
+from keras_se.models.resnet import ResNetConfig, build_resnet
+
+__all__ = [
+    "BUILDERS",
+    "CONFIGS",
+    "ECAResNet50d",
+    "ECAResNet101d",
+    "GCResNet50t",
+    "ResNet50d",
+    "ResNetConfig",
+    "SEResNeXt50_32x4d",
+    "SEResNeXt101_32x4d",
+    "SEResNet50",
+    "SEResNet101",
+    "SEResNet152",
+    "build_resnet",
+    "from_timm",
+    "load_timm_state_dict",
+    "load_timm_weights",
+    "preprocess_images",
+    "read_checkpoint",
+    "read_safetensors",
+    "timm_preprocessing",
+]
