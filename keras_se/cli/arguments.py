@@ -1,8 +1,32 @@
-"""What every subcommand shares: argument types and the one-line error."""
+"""What every subcommand shares: its declaration, argument types, error line."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+
+
+def subcommand(name: str, *, help: str, description: str):
+    """Declares a subcommand: decorates the function that adds its arguments.
+
+    The decorated function takes the subcommand's parser; what the decorator
+    returns takes what `add_subparsers()` returned, adds the parser `name`
+    with its `help` (the line in `keras-se --help`) and `description` (the
+    text of `keras-se NAME --help`), and passes it to the function.
+    """
+
+    def declare(add_arguments: Callable[[argparse.ArgumentParser], None]):
+        def add_parser(commands) -> argparse.ArgumentParser:
+            parser = commands.add_parser(name, help=help, description=description)
+            add_arguments(parser)
+            return parser
+
+        add_parser.__doc__ = (
+            f"Adds the `{name}` subcommand to what `add_subparsers()` returned."
+        )
+        return add_parser
+
+    return declare
 
 
 def positive_int(text: str) -> int:

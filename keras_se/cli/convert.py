@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from keras_se.cli.arguments import print_error, print_path
+from keras_se.cli.arguments import print_error, print_path, subcommand
 
 
-def add_parser(commands) -> None:
-    """Adds the `convert` subcommand to what `add_subparsers()` returned."""
-    convert = commands.add_parser(
-        "convert",
-        help="convert a timm checkpoint (hub name or file) to a .keras model",
-        description=(
-            "Convert a timm checkpoint of an SE-family ResNet to a .keras model "
-            "built from keras_se's layers. Every key of the checkpoint is used "
-            "exactly once; the model reloads with safe_mode=True."
-        ),
-    )
+@subcommand(
+    "convert",
+    help="convert a timm checkpoint (hub name or file) to a .keras model",
+    description=(
+        "Convert a timm checkpoint of an SE-family ResNet to a .keras model "
+        "built from keras_se's layers. Every key of the checkpoint is used "
+        "exactly once; the model reloads with safe_mode=True."
+    ),
+)
+def add_parser(convert: argparse.ArgumentParser) -> None:
     convert.add_argument(
         "source",
         metavar="NAME_OR_PATH",

@@ -7,24 +7,23 @@ import json
 
 import numpy as np
 
-from keras_se.cli.arguments import positive_int, print_error, print_path
+from keras_se.cli.arguments import positive_int, print_error, print_path, subcommand
 from keras_se.viz.explain import METHOD_FILES
 
 DATASETS = ("digits",)
 
 
-def add_parser(commands) -> None:
-    """Adds the `explain` subcommand to what `add_subparsers()` returned."""
-    explain = commands.add_parser(
-        "explain",
-        help="Grad-CAM and SE excitation plots of a .keras model",
-        description=(
-            "Write a grid of Grad-CAM (or Grad-CAM++, saliency) heatmaps with "
-            "the true and predicted classes, and the mean excitation of every "
-            "SE block per class and channel (the SE paper's figures 6 and 7), "
-            "as PNGs."
-        ),
-    )
+@subcommand(
+    "explain",
+    help="Grad-CAM and SE excitation plots of a .keras model",
+    description=(
+        "Write a grid of Grad-CAM (or Grad-CAM++, saliency) heatmaps with "
+        "the true and predicted classes, and the mean excitation of every "
+        "SE block per class and channel (the SE paper's figures 6 and 7), "
+        "as PNGs."
+    ),
+)
+def add_parser(explain: argparse.ArgumentParser) -> None:
     explain.add_argument("model", metavar="MODEL.keras", help="the model to explain")
     explain.add_argument(
         "--out", required=True, metavar="DIR", help="the folder to write the PNGs to"

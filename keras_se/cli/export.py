@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from keras_se.cli.arguments import positive_float, print_error, print_path
+from keras_se.cli.arguments import positive_float, print_error, print_path, subcommand
 from keras_se.export.calibration import CALIBRATION_SAMPLES
 from keras_se.export.checked import DEFAULT_ACCURACY_TOLERANCE
 from keras_se.export.formats import (
@@ -16,17 +16,16 @@ from keras_se.export.formats import (
 )
 
 
-def add_parser(commands) -> None:
-    """Adds the `export` subcommand to what `add_subparsers()` returned."""
-    export = commands.add_parser(
-        "export",
-        help="export a .keras model to SavedModel, TFLite or ONNX, checked",
-        description=(
-            "Export a .keras model for inference. The export is run on sample "
-            "inputs and compared with Keras before it is written; the largest "
-            "absolute difference is printed."
-        ),
-    )
+@subcommand(
+    "export",
+    help="export a .keras model to SavedModel, TFLite or ONNX, checked",
+    description=(
+        "Export a .keras model for inference. The export is run on sample "
+        "inputs and compared with Keras before it is written; the largest "
+        "absolute difference is printed."
+    ),
+)
+def add_parser(export: argparse.ArgumentParser) -> None:
     export.add_argument("model", metavar="MODEL.keras", help="the model to export")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     export.add_argument(

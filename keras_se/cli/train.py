@@ -11,26 +11,26 @@ from keras_se.cli.arguments import (
     attention_list,
     positive_int,
     print_path,
+    subcommand,
 )
 
 
-def add_parser(commands) -> None:
-    """Adds the `train` subcommand to what `add_subparsers()` returned."""
+@subcommand(
+    "train",
+    help="train a small CNN plain and with SE, ECA, CBAM on the embedded digits",
+    description=(
+        "Train the same small CNN plain and with each attention (SE, ECA "
+        "and CBAM by default) on scikit-learn's bundled handwritten digits "
+        "(no download), over several seeds; print params, test accuracy "
+        "(mean +- std over seeds), seconds per epoch and whether each "
+        "difference to the plain CNN exceeds the seed spread; save the "
+        "best attention model as .keras, with Grad-CAM and excitation "
+        "pictures."
+    ),
+)
+def add_parser(train: argparse.ArgumentParser) -> None:
     from keras_se.demo.flags import add_training_flags
 
-    train = commands.add_parser(
-        "train",
-        help="train a small CNN plain and with SE, ECA, CBAM on the embedded digits",
-        description=(
-            "Train the same small CNN plain and with each attention (SE, ECA "
-            "and CBAM by default) on scikit-learn's bundled handwritten digits "
-            "(no download), over several seeds; print params, test accuracy "
-            "(mean +- std over seeds), seconds per epoch and whether each "
-            "difference to the plain CNN exceeds the seed spread; save the "
-            "best attention model as .keras, with Grad-CAM and excitation "
-            "pictures."
-        ),
-    )
     train.add_argument(
         "--attention",
         type=attention_list,

@@ -12,6 +12,7 @@ from keras_se.cli.arguments import (
     attention_list,
     positive_int,
     print_path,
+    subcommand,
 )
 from keras_se.cli.tune_front import (
     add_cost_arguments,
@@ -21,21 +22,20 @@ from keras_se.cli.tune_front import (
 )
 
 
-def add_parser(commands) -> None:
-    """Adds the `tune` subcommand to what `add_subparsers()` returned."""
-    tune = commands.add_parser(
-        "tune",
-        help=(
-            "search attention type, SE ratio, placement, stages, position and "
-            "gate with KerasTuner"
-        ),
-        description=(
-            "KerasTuner search over where SE blocks go and how they are shaped, "
-            "on the embedded digits or a folder of images. One process, or a "
-            "chief and workers: --workers N on this machine, or KerasTuner's "
-            "KERASTUNER_* variables across machines."
-        ),
-    )
+@subcommand(
+    "tune",
+    help=(
+        "search attention type, SE ratio, placement, stages, position and "
+        "gate with KerasTuner"
+    ),
+    description=(
+        "KerasTuner search over where SE blocks go and how they are shaped, "
+        "on the embedded digits or a folder of images. One process, or a "
+        "chief and workers: --workers N on this machine, or KerasTuner's "
+        "KERASTUNER_* variables across machines."
+    ),
+)
+def add_parser(tune: argparse.ArgumentParser) -> None:
     tune.add_argument(
         "--tuner",
         choices=("random", "bayesian", "hyperband"),
