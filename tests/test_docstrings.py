@@ -37,6 +37,7 @@ LARGE_EXAMPLES = {
     "keras_se.models.applications",
     "keras_se.surgery.plan",
     "keras_se.surgery.wrap",
+    "keras_se.viz.excitation_plots",
     "keras_se.viz.explain",
     "keras_se.viz.plots",
 }

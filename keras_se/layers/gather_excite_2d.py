@@ -15,13 +15,11 @@ from keras_se._validation import (
 from keras_se.layers._attention_parts import (
     BATCH_NORM_EPSILON,
     BATCH_NORM_MOMENTUM,
-    pad_spatial,
     resize_nearest,
     timm_units,
-    torch_average_pool,
-    torch_max_pool,
 )
 from keras_se.layers._docstrings import fill_shapes
+from keras_se.layers._gather import convolution_gather, parameter_free_gather
 from keras_se.layers.base_attention import BaseAttention
 from keras_se.layers.bottleneck import set_width_arguments
 from keras_se.layers.weight_arguments import fresh_initializer
@@ -227,38 +225,19 @@ class GatherExcite2D(BaseAttention):
             norm = self.gather_norms[-1]
             self._zero([norm.gamma, norm.beta])
 
-    def _covers_map(self, inputs) -> bool:
-        """Whether one window of the parameter-free strided gather spans the map.
-
-        timm's pool then has a single output position whose window, padding
-        left out, holds every position: the global mean (and maximum).
-        """
-        sizes = [inputs.shape[axis] for axis in self.spatial_axes]
-        return None not in sizes and max(sizes) <= self.extent
-
     def _gather(self, inputs, training):
-        if self.extent == 0 or (not self.extra_params and self._covers_map(inputs)):
-            # A strided gather keeps its 1x1 map, which the resize spreads.
-            keepdims = self.extent > 0
-            gathered = ops.mean(inputs, axis=self.spatial_axes, keepdims=keepdims)
-            if self.add_maxpool:
-                maximum = ops.max(inputs, axis=self.spatial_axes, keepdims=keepdims)
-                gathered = 0.5 * gathered + 0.5 * maximum
-            return gathered
         if self.extra_params:
-            x = inputs
-            steps = list(zip(self.gather_convs, self.gather_norms, strict=True))
-            for index, (conv, norm) in enumerate(steps):
-                x = norm(conv(pad_spatial(x, 1, self.data_format)), training=training)
-                if index < len(steps) - 1:
-                    x = self.activation(x)
-            return x
-        # timm's window, stride and padding: 2e - 1, e and e - 1.
-        pool = (2 * self.extent - 1, self.extent, self.extent - 1, self.data_format)
-        gathered = torch_average_pool(inputs, *pool)
-        if self.add_maxpool:
-            gathered = 0.5 * gathered + 0.5 * torch_max_pool(inputs, *pool)
-        return gathered
+            return convolution_gather(
+                inputs,
+                self.gather_convs,
+                self.gather_norms,
+                self.activation,
+                self.data_format,
+                training,
+            )
+        return parameter_free_gather(
+            inputs, self.extent, self.add_maxpool, self.spatial_axes, self.data_format
+        )
 
     def excitation(self, inputs, training=None):
         """Returns the gate before its resize: `(batch, channels)` for

@@ -2,20 +2,13 @@
 
 This module owns the model graph of the surgery. It answers the questions
 Keras has no API for: which input of an `Add` is the residual branch, where
-a resolution stage ends, which maps a block of attention already gates. It
+a resolution stage ends, which tensors come from a global pooling alone. It
 reads the model's serialized graph (`keras_se.surgery.model_config`), the
 data format of every feature map (`keras_se.surgery.formats`), and asks
 each layer whether it is an attention, and of which kind
 (`keras_se.layers.is_attention`, `attention_kind`). Nothing here touches
-the model.
-
-The existing attentions (the family rule of `skip_existing_se`): a call is
-an attention if its layer is a keras_se attention of any kind, or it
-multiplies a map by a gate computed from that map's global pooling (the SE
-blocks of EfficientNet and MobileNetV3 written out in operations). A
-residual unit holds one if one sits on its residual branch or its shortcut,
-or right after its merge; a conv's output holds one if it feeds one through
-the normalization, activation and other shape-keeping operations after it.
+the model. Which maps a block of attention already gates is asked of this
+graph in `keras_se.surgery.existing_attention`.
 """
 
 from __future__ import annotations
@@ -34,7 +27,6 @@ from keras_se.surgery.formats import (
     tensor_formats,
 )
 from keras_se.surgery.keras_layers import (
-    CONV_CLASSES,
     FOLLOWER_CLASSES,
     GLOBAL_POOLING_CLASSES,
     MERGE_CLASSES,
@@ -195,15 +187,6 @@ class ModelGraph:
         channels = channel_axis(shape, self.data_format(tensor)[0])
         return tuple(size for axis, size in enumerate(shape[1:], 1) if axis != channels)
 
-    def is_attention_call(self, call: Call) -> bool:
-        """An existing attention: a keras_se layer, or a map times a pooled gate."""
-        if call.attention is not None:
-            return True
-        if call.class_name != "Multiply" or len(call.inputs) != 2:
-            return False
-        pooled = [tensor in self.pooled for tensor in call.inputs]
-        return pooled[0] != pooled[1]
-
     def residual_merges(self) -> Iterator[tuple[Call, int, int]]:
         """Yields `(merge, residual_position, shortcut_position)`.
 
@@ -225,39 +208,6 @@ class ModelGraph:
         shared = self.ancestors(residual) & self.ancestors(shortcut)
         return max(shared, key=lambda tensor: self.depth.get(tensor, 0))
 
-    def branch_has_attention(self, start: TensorRef, end: TensorRef) -> bool:
-        """Whether an attention computes a tensor from `start` (excluded) to `end`."""
-        floor = self.depth.get(start, 0)
-        for tensor in self.ancestors(end, min_depth=floor + 1) - {start}:
-            producer = self.producers.get(tensor)
-            if producer is not None and self.is_attention_call(producer):
-                return True
-        return False
-
-    def next_to_attention(self, tensor: TensorRef) -> bool:
-        """Whether an attention makes `tensor` or is called on it directly."""
-        producer = self.producers.get(tensor)
-        if producer is not None and self.is_attention_call(producer):
-            return True
-        return any(self.is_attention_call(call) for call, _ in self.consumers(tensor))
-
-    def unit_holds_attention(
-        self, merge: Call, residual_at: int, shortcut_at: int
-    ) -> bool:
-        """Whether a residual unit has an attention, wherever `position` put it.
-
-        On its residual branch (`"standard"`, `"pre"`, or the unit's own SE
-        as in EfficientNet), on its shortcut (`"identity"`), or right after
-        its merge (`"post"`).
-        """
-        residual, shortcut = merge.inputs[residual_at], merge.inputs[shortcut_at]
-        start = self.block_input(residual, shortcut)
-        return (
-            self.branch_has_attention(start, residual)
-            or self.branch_has_attention(start, shortcut)
-            or self.next_to_attention(merge.output)
-        )
-
     def unit_end(self, tensor: TensorRef) -> TensorRef:
         """Follows `tensor` through the normalization and activation after it."""
         while True:
@@ -268,27 +218,6 @@ class ModelGraph:
             if follower.class_name not in FOLLOWER_CLASSES:
                 return tensor
             tensor = follower.output
-
-    def feeds_attention(self, tensor: TensorRef, steps: int = 6) -> bool:
-        """Whether an attention follows `tensor`, through shape-keeping ops only.
-
-        MobileNetV3 puts its hard-swish (raw ops) between a conv's batch norm
-        and its SE block, so the gate can be a few operations away.
-        """
-        shape, frontier = self.shape(tensor), [tensor]
-        for _ in range(steps):
-            following = []
-            for current in frontier:
-                for consumer, _ in self.consumers(current):
-                    if self.is_attention_call(consumer):
-                        return True
-                    if consumer.class_name in CONV_CLASSES | MERGE_CLASSES:
-                        continue
-                    if self.shape(consumer.output) in (shape, None):
-                        following.append(consumer.output)
-            frontier = following
-        producer = self.producers.get(tensor)
-        return producer is not None and self.is_attention_call(producer)
 
 
 def _call(layer, config: dict, index: int, inputs: list[TensorRef]) -> Call:

@@ -8,6 +8,11 @@ from dataclasses import dataclass, replace
 
 import keras
 
+from keras_se.surgery.existing_attention import (
+    feeds_attention,
+    next_to_attention,
+    unit_holds_attention,
+)
 from keras_se.surgery.graph import ModelGraph
 from keras_se.surgery.keras_layers import CONV_CLASSES
 from keras_se.surgery.model_config import TensorRef
@@ -59,13 +64,12 @@ def plan_sites(
     blocks) gets no `"stage_end"` blocks of its own.
 
     With `skip_existing_se`, a site that already holds an attention of any
-    kind gets none (the family rule, `ModelGraph.unit_holds_attention`,
-    `feeds_attention`, `next_to_attention`).
+    kind gets none (the family rule, `keras_se.surgery.existing_attention`).
     """
     if callable(placement) or not isinstance(placement, str):
         sites = _chosen_sites(graph, placement, layers_by_name)
         if skip_existing_se:
-            sites = [s for s in sites if not graph.next_to_attention(s.tensor)]
+            sites = [s for s in sites if not next_to_attention(graph, s.tensor)]
         return _kept(_stages(graph, sites), stages)
     merges = list(graph.residual_merges())
     if placement == "residual":
@@ -93,8 +97,8 @@ def _residual_sites(graph, merges, position, skip_existing_se):
     sites = []
     for merge, residual_at, shortcut_at in merges:
         residual, shortcut = merge.inputs[residual_at], merge.inputs[shortcut_at]
-        if skip_existing_se and graph.unit_holds_attention(
-            merge, residual_at, shortcut_at
+        if skip_existing_se and unit_holds_attention(
+            graph, merge, residual_at, shortcut_at
         ):
             continue
         start = graph.block_input(residual, shortcut)
@@ -161,7 +165,7 @@ def _conv_sites(graph, skip_existing_se):
         if not graph.is_feature_map(call.output) or call.output in graph.pooled:
             continue
         end = graph.unit_end(call.output)
-        if skip_existing_se and graph.feeds_attention(end):
+        if skip_existing_se and feeds_attention(graph, end):
             continue
         layer = end[0]
         where = f"after {call.layer}" + (f" -> {layer}" if layer != call.layer else "")
@@ -179,7 +183,7 @@ def _stage_end_sites(graph, merges, skip_existing_se):
         last_of_stage[graph.spatial(tensor)] = tensor
     sites = []
     for tensor in last_of_stage.values():
-        if skip_existing_se and graph.feeds_attention(tensor):
+        if skip_existing_se and feeds_attention(graph, tensor):
             continue
         sites.append(
             Site(

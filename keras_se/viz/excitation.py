@@ -11,7 +11,6 @@ over a dataset.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import keras
@@ -25,6 +24,7 @@ from keras_se.viz._graph import (
     inline,
     is_se_layer,
 )
+from keras_se.viz._labelled_batches import check_labels, labelled_batches
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def excitations(
     """
     check_positive_int("batch_size", batch_size)
     check_positive_int("num_classes", num_classes, allow_none=True)
-    batches, target, predicted = _batches(x, y, batch_size)
+    batches, target, predicted = labelled_batches(x, y, batch_size)
     gates_model, blocks = _build(model, include_outputs=predicted)
     classes = max(num_classes or 0, _output_width(model))
     widths = [int(gate.shape[-1]) for gate in gates_model.outputs[: len(blocks)]]
@@ -201,7 +201,7 @@ def excitations(
     for batch_x, batch_y in batches:
         results = gates_model.predict_on_batch(batch_x)
         results = results if isinstance(results, list) else [results]
-        labels = _check_labels(
+        labels = check_labels(
             np.argmax(results[len(blocks)], axis=-1) if predicted else batch_y
         )
         if labels.size and labels.max() >= counts.size:
@@ -267,60 +267,3 @@ def _summary(name, gate_scale, sums, counts) -> BlockExcitation:
 def _output_width(model: keras.Model) -> int:
     shape = model.outputs[0].shape if len(model.outputs) == 1 else ()
     return int(shape[-1]) if len(shape) == 2 and shape[-1] else 0
-
-
-def _check_labels(labels) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] > 1:
-        labels = np.argmax(labels, axis=-1)
-    labels = labels.reshape(-1)
-    if labels.size and (not np.all(np.equal(np.mod(labels, 1), 0)) or labels.min() < 0):
-        raise ValueError(
-            "`y` must hold class indices, non-negative integers (or one-hot "
-            f"rows). Received: y with values such as {labels[:5].tolist()}"
-        )
-    return labels.astype(np.int64)
-
-
-def _batches(x, y, batch_size) -> tuple[Iterator, int | None, bool]:
-    """Returns `(iterator of (x, y) batches, samples or None, labels missing)`."""
-    if _is_array_data(x):
-        arrays = list(x) if isinstance(x, (list, tuple)) else [x]
-        size = len(arrays[0])
-        if y is not None and len(y) != size:
-            raise ValueError(
-                "`x` and `y` must hold the same number of samples. Received: "
-                f"{size} inputs and {len(y)} labels"
-            )
-
-        def sliced():
-            for start in range(0, size, batch_size):
-                part = [np.asarray(a[start : start + batch_size]) for a in arrays]
-                labels = (
-                    None if y is None else np.asarray(y[start : start + batch_size])
-                )
-                yield (part if len(part) > 1 else part[0]), labels
-
-        return sliced(), size, y is None
-    if y is not None:
-        raise ValueError(
-            "Pass `y=None` when `x` is a dataset: its batches carry the labels."
-        )
-    return _dataset_batches(x), None, False
-
-
-def _dataset_batches(dataset: Iterable) -> Iterator:
-    for batch in dataset:
-        if isinstance(batch, (tuple, list)) and len(batch) >= 2:
-            yield batch[0], np.asarray(batch[1])
-        else:
-            raise ValueError(
-                "A dataset given as `x` must yield `(x, y)` batches, with "
-                f"labels. Received a batch of type {type(batch).__name__}"
-            )
-
-
-def _is_array_data(x) -> bool:
-    if isinstance(x, (list, tuple)):
-        return all(hasattr(item, "shape") for item in x)
-    return hasattr(x, "shape") and hasattr(x, "__len__")

@@ -3,12 +3,12 @@
 Figures are built with matplotlib's object API (`matplotlib.figure.Figure`),
 not pyplot: no global backend is switched, nothing stays open, and it works
 on machines without a display. A PNG is `figsize * dpi` pixels: no tight
-bounding box trims it.
+bounding box trims it. The excitation plots are drawn in
+`keras_se.viz.excitation_plots`, and can be imported from here too.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -16,10 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_se.saving.atomic import write_bytes_atomically
-from keras_se.viz.excitation import BlockExcitation
+from keras_se.viz._figures import class_label, save_png
+from keras_se.viz.excitation_plots import (
+    EXCITATIONS_EXAMPLE,
+    MAX_LINE_CLASSES,
+    plot_class_specificity,
+    plot_excitations,
+)
 
-MAX_LINE_CLASSES = 10
+__all__ = [
+    "EXCITATIONS_EXAMPLE",
+    "MAX_LINE_CLASSES",
+    "plot_class_specificity",
+    "plot_excitations",
+    "plot_heatmaps",
+]
 
 
 def plot_heatmaps(
@@ -82,7 +93,9 @@ def plot_heatmaps(
         shown = _displayable(images[sample])
         ax.imshow(shown, cmap="gray", interpolation="nearest")
         if panel == 0:
-            label = "" if true is None else f"true {_name(true[sample], class_names)}"
+            label = (
+                "" if true is None else f"true {class_label(true[sample], class_names)}"
+            )
             ax.set_title(label, fontsize=9)
             continue
         overlay = ax.imshow(
@@ -94,7 +107,7 @@ def plot_heatmaps(
             interpolation="bilinear",
         )
         if predicted is not None:
-            text = f"pred {_name(predicted[sample], class_names)}"
+            text = f"pred {class_label(predicted[sample], class_names)}"
             if confidence is not None:
                 text += f" {confidence[sample]:.0%}"
             right = true is None or predicted[sample] == true[sample]
@@ -104,184 +117,7 @@ def plot_heatmaps(
         bar.set_label("heatmap (0 = no evidence, 1 = most)")
     if title:
         fig.suptitle(title)
-    return _save(fig, path, dpi)
-
-
-# The end of the excitation plots' docstrings: `dpi`, what they return, and
-# their example's first lines.
-EXCITATIONS_EXAMPLE = """dpi: dots per inch: the PNG is `figsize * dpi` pixels.
-
-    Returns:
-        The path written.
-
-    Example:
-
-    >>> from keras_se.demo.model import build_digits_cnn
-    >>> _, test = keras_se.demo.data.load_digits()
-    >>> blocks = keras_se.viz.excitations(build_digits_cnn(), test.x, test.y, verbose=0)
-""".rstrip()
-
-
-def plot_excitations(
-    blocks: Sequence[BlockExcitation],
-    path: str | os.PathLike,
-    classes: Sequence[int] | None = None,
-    class_names: Sequence[str] | None = None,
-    max_blocks: int = 12,
-    title: str | None = None,
-    figsize: tuple[float, float] | None = None,
-    dpi: int = 100,
-) -> Path:
-    """Writes the mean excitation per channel, per class, for each attention block.
-
-    The SE paper's figures 6 and 7: one panel per block, channels on the x
-    axis, one line per class and a dashed black line for all samples. Where
-    the class lines lie on top of each other the block treats every class
-    alike; where they part it is class-specific.
-
-    Args:
-        blocks: from `keras_se.viz.excitations`.
-        path: the PNG to write; its folder is created.
-        classes: the classes to draw; default all (at most 10; beyond that
-            the 10 with the most samples).
-        class_names: names for the class indices; default the indices.
-        max_blocks: with more blocks, that many evenly spaced ones, the
-            first and the last included.
-        title: the figure's title.
-        figsize: `(width, height)` in inches; default 4.2 x 2.6 per panel.
-        {excitations_example}
-    >>> keras_se.viz.plot_excitations(blocks, tmp_dir / "excitations.png").name
-    'excitations.png'
-    """
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    shown = _spread(list(blocks), max_blocks)
-    if classes is None:
-        counts = shown[0].counts
-        classes = np.argsort(-counts, kind="stable")[
-            : min(MAX_LINE_CLASSES, counts.size)
-        ]
-        classes = sorted(int(c) for c in classes if counts[c] > 0)
-    columns = min(3, len(shown))
-    rows = math.ceil(len(shown) / columns)
-    figsize = figsize or (4.2 * columns + 1.4, 2.6 * rows + 0.7)
-    fig = Figure(figsize=figsize, layout="constrained")
-    axes = np.array(fig.subplots(rows, columns, squeeze=False))
-    palette = colormaps["tab10" if len(classes) <= 10 else "tab20"]
-    for ax, block in zip(axes.flat, shown, strict=False):
-        channels = np.arange(block.channels)
-        width = 0.8 if block.channels > 256 else 1.2
-        for number, label in enumerate(classes):
-            ax.plot(
-                channels,
-                block.per_class[label],
-                color=palette(number % palette.N),
-                linewidth=width,
-                label=_name(label, class_names),
-            )
-        ax.plot(channels, block.overall, "k--", linewidth=1.0, label="all")
-        ax.set_title(
-            f"{block.name} ({block.channels} ch), "
-            f"specificity {block.class_specificity:.3g}",
-            fontsize=9,
-        )
-        ax.set_xlabel("channel")
-        ax.set_ylabel("mean excitation")
-        ax.set_xlim(0, max(block.channels - 1, 1))
-    for ax in list(axes.flat)[len(shown) :]:
-        ax.set_axis_off()
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right upper", title="class")
-    fig.suptitle(title or "Mean excitation per channel, by class")
-    return _save(fig, path, dpi)
-
-
-plot_excitations.__doc__ = plot_excitations.__doc__.format(
-    excitations_example=EXCITATIONS_EXAMPLE
-)
-
-
-def plot_class_specificity(
-    blocks: Sequence[BlockExcitation],
-    path: str | os.PathLike,
-    class_names: Sequence[str] | None = None,
-    title: str | None = None,
-    figsize: tuple[float, float] | None = None,
-    dpi: int = 100,
-) -> Path:
-    """Writes a blocks x classes heatmap of class-specificity, with a bar chart.
-
-    Left: for each block (rows, in graph order) and class (columns), the
-    class's `class_deviation`: how far its mean gates lie from the mean over
-    classes. Right: each block's `class_specificity`.
-
-    Args:
-        blocks: from `keras_se.viz.excitations`.
-        path: the PNG to write; its folder is created.
-        class_names: names for the class indices; default the indices.
-        title: the figure's title.
-        figsize: `(width, height)` in inches; default grows with the blocks.
-        {excitations_example}
-    >>> keras_se.viz.plot_class_specificity(blocks, tmp_dir / "specificity.png").name
-    'specificity.png'
-    """
-    from matplotlib.figure import Figure
-
-    blocks = list(blocks)
-    table = np.array([block.class_deviation for block in blocks])
-    names = [block.name for block in blocks]
-    classes = table.shape[1]
-    figsize = figsize or (10.0, max(3.0, 1.2 + 0.3 * len(blocks)))
-    fig = Figure(figsize=figsize, layout="constrained")
-    left, right = fig.subplots(1, 2, width_ratios=[3, 1], sharey=True)
-    finite = table[np.isfinite(table)]
-    high = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    image = left.imshow(
-        table, aspect="auto", cmap="viridis", vmin=0, vmax=high, interpolation="nearest"
-    )
-    bar = fig.colorbar(image, ax=left, fraction=0.05)
-    bar.set_label("class deviation:\nmean |class gate - mean|", fontsize=8)
-    left.set_yticks(range(len(blocks)), names, fontsize=8)
-    left.set_ylabel("attention block (input to output)")
-    left.set_xlabel("class")
-    if classes <= 30:
-        left.set_xticks(range(classes), [_name(c, class_names) for c in range(classes)])
-    if table.size <= 300:
-        for (row, column), value in np.ndenumerate(table):
-            if np.isfinite(value):
-                color = "black" if value > 0.6 * high else "white"
-                left.text(
-                    column,
-                    row,
-                    f"{value:.2g}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color=color,
-                )
-    scores = [block.class_specificity for block in blocks]
-    right.barh(range(len(blocks)), scores, color="tab:blue")
-    right.set_xlabel("class specificity\n(mean std across classes)")
-    right.tick_params(axis="y", left=False)
-    for row, score in enumerate(scores):
-        right.text(score, row, f" {score:.3g}", va="center", fontsize=7)
-    right.set_xlim(
-        0, (np.nanmax(scores) if np.isfinite(scores).any() else 1) * 1.35 or 1
-    )
-    fig.suptitle(title or "How class-specific each attention block's gates are")
-    return _save(fig, path, dpi)
-
-
-plot_class_specificity.__doc__ = plot_class_specificity.__doc__.format(
-    excitations_example=EXCITATIONS_EXAMPLE
-)
-
-
-def _save(fig, path, dpi) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return write_bytes_atomically(path, buffer.getvalue())
+    return save_png(fig, path, dpi)
 
 
 def _displayable(image: np.ndarray) -> np.ndarray:
@@ -290,17 +126,3 @@ def _displayable(image: np.ndarray) -> np.ndarray:
         image = image.mean(axis=-1)
     low, high = np.nanmin(image), np.nanmax(image)
     return (image - low) / (high - low) if high > low else np.zeros_like(image)
-
-
-def _name(index, class_names) -> str:
-    index = int(index)
-    if class_names is not None and 0 <= index < len(class_names):
-        return str(class_names[index])
-    return str(index)
-
-
-def _spread(blocks: list, limit: int) -> list:
-    if len(blocks) <= limit:
-        return blocks
-    picks = np.unique(np.linspace(0, len(blocks) - 1, limit).round().astype(int))
-    return [blocks[i] for i in picks]

@@ -9,6 +9,7 @@ import pytest
 
 import keras_se
 from keras_se.layers import ATTENTIONS
+from keras_se.surgery.existing_attention import feeds_attention, is_attention_call
 from keras_se.surgery.graph import ModelGraph, has_residual_merges
 from tests.surgery.helpers import all_layers, application, attention_blocks, images
 
@@ -80,8 +81,8 @@ def test_a_layer_named_like_squeeze_excite_is_not_an_attention():
     x = keras.layers.Conv2D(4, 1, name="conv")(inputs)
     x = SqueezeExciteLookalike(name="SqueezeExcite_not")(x)
     graph = ModelGraph.from_model(keras.Model(inputs, x))
-    assert not any(graph.is_attention_call(call) for call in graph.calls)
-    assert not graph.feeds_attention(("conv", 0, 0))
+    assert not any(is_attention_call(graph, call) for call in graph.calls)
+    assert not feeds_attention(graph, ("conv", 0, 0))
 
 
 def test_residual_merges_are_found_in_nested_models():

@@ -11,6 +11,7 @@ import pytest
 
 from keras_se.viz import (
     BlockExcitation,
+    excitation_plots,
     plot_class_specificity,
     plot_excitations,
     plot_heatmaps,
@@ -82,7 +83,7 @@ def test_excitation_plots_have_the_size_asked_for(tmp_path):
 
 def test_excitations_picks_evenly_spaced_blocks():
     blocks = [block(f"se{i}", 4) for i in range(30)]
-    shown = plots._spread(blocks, 12)
+    shown = excitation_plots._spread(blocks, 12)
     assert len(shown) == 12
     assert shown[0].name == "se0" and shown[-1].name == "se29"
 
