@@ -2,7 +2,8 @@
 
 KerasTuner's public API has no hook for what the fault-tolerant search needs:
 serving the oracle from a loop that can also expire leases, putting a trial
-back in the retry queue, or wrapping a worker's gRPC stub. Each internal is
+back in the retry queue, wrapping a worker's gRPC stub, or finding the chief's
+saved state from a single process. Each internal is
 reached through one small function here, checked against keras-tuner 1.4.8;
 the rest of `keras_se.tuning` uses KerasTuner's public API and this module.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from datetime import datetime
+from pathlib import Path
 
 import keras_tuner
 
@@ -130,6 +132,32 @@ def ensure_display_knows_trial(oracle, trial_id: str, trial_number: int) -> None
     numbers = _attribute(display, "trial_number", "Oracle._display.trial_number")
     starts.setdefault(trial_id, datetime.now())
     numbers.setdefault(trial_id, trial_number)
+
+
+def tuner_state_file(tuner, tuner_id: str) -> Path:
+    """The file in which the tuner `tuner_id` of `tuner`'s project saves its state.
+
+    KerasTuner keys a project's saved state by tuner id: `tuner0` for one
+    process, `chief` for the chief of a distributed search. Checked against
+    keras-tuner 1.4.8: `BaseTuner._get_tuner_fname()` is
+    `<project_dir>/<tuner.tuner_id>.json`; the tuner's own file vouches for
+    the naming before another id's is derived from it.
+
+    Args:
+        tuner: a KerasTuner tuner of the project.
+        tuner_id: whose file, e.g. `"chief"`.
+
+    Returns:
+        The file's path; it may not exist.
+
+    Raises:
+        KerasTunerInternalsError: when KerasTuner names the file differently.
+    """
+    internal = "BaseTuner._get_tuner_fname"
+    own = Path(_attribute(tuner, "_get_tuner_fname", internal)())
+    if own.name != f"{tuner.tuner_id}.json":
+        raise _error(internal, "does not name the file `<tuner_id>.json`")
+    return own.with_name(f"{tuner_id}.json")
 
 
 def mix_into_oracle(oracle, mixin: type) -> None:

@@ -21,11 +21,13 @@ from keras_se.tuning.compat import (
     check_internals,
     servicer_stop_requested,
     set_worker_stub,
+    tuner_state_file,
     worker_stub,
 )
 from keras_se.tuning.leases import FINISHED, Heartbeat, add_leases, read_saved_state
 
 ROLE_VARIABLE = "KERASTUNER_TUNER_ID"
+CHIEF = "chief"
 
 
 def role() -> str:
@@ -37,7 +39,7 @@ def role() -> str:
     """
     if "KERASTUNER_ORACLE_IP" not in os.environ:
         return "single"
-    if "chief" in os.environ.get(ROLE_VARIABLE, ""):
+    if CHIEF in os.environ.get(ROLE_VARIABLE, ""):
         return "chief"
     return "worker"
 
@@ -57,7 +59,10 @@ def make_tuner(
 
     Every process of a search calls it with the same arguments. Workers never
     overwrite (they would empty the shared directory); a chief started with
-    `overwrite=False` resumes, keeping running trials with their workers.
+    `overwrite=False` resumes, keeping running trials with their workers. A
+    single process (no oracle address) on the folder of a distributed search
+    reloads the chief's saved search, unless it has saved state of its own:
+    KerasTuner keys that state by tuner id, so the tuner takes the chief's id.
 
     Args:
         tuner_class: a KerasTuner tuner, e.g. `keras_tuner.RandomSearch`.
@@ -113,7 +118,26 @@ def make_tuner(
         add_leases(tuner.oracle, lease_seconds, project_dir)
         if saved is not None:
             tuner.oracle.restore_leases(saved)
+    if current == "single" and not overwrite:
+        _reload_chiefs_search(tuner)
     return tuner
+
+
+def _reload_chiefs_search(tuner: keras_tuner.Tuner) -> None:
+    """Reloads the chief's saved search into a single process's fresh tuner.
+
+    KerasTuner reloads only the state saved under the tuner's own id
+    (`KERASTUNER_TUNER_ID`, `tuner0` by default). A tuner with none of its own,
+    on a folder that holds the chief's, takes the chief's id and reloads: the
+    oracle's state is the project's, whichever process saved it. Trials the
+    chief saw running go back to the queue, as in any KerasTuner reload.
+    """
+    chiefs = tuner_state_file(tuner, CHIEF)
+    if tuner_state_file(tuner, tuner.tuner_id).exists() or not chiefs.exists():
+        return
+    print(f"Reloading Tuner from {chiefs} (the chief's search)")
+    tuner.tuner_id = CHIEF
+    tuner.reload()
 
 
 def _project_dir(directory, project_name: str) -> Path:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from keras_se.cli import main
 from keras_se.tuning.launcher import child_environment, free_port
 from tests.conftest import REPO_ROOT
 
@@ -77,6 +78,20 @@ class Search:
         self.kill(tuner_id)
         return lost_trial
 
+    def restart_chief_mid_search(self) -> list[str]:
+        """SIGKILLs the chief once a trial has ended and another runs, then starts
+        it again without `--overwrite` (it resumes); returns the ended trials."""
+
+        def one_done_and_one_running():
+            state = self.oracle_state()
+            return len(state.get("end_order", [])) >= 1 and state.get("ongoing_trials")
+
+        self.wait_for(one_done_and_one_running)
+        done_before = list(self.oracle_state()["end_order"])
+        self.kill("chief")
+        self.start("chief")
+        return done_before
+
     def oracle_state(self) -> dict:
         path = self.project / "oracle.json"
         try:
@@ -90,6 +105,13 @@ class Search:
             trial = json.loads(path.read_text())
             trials[trial["trial_id"]] = trial
         return trials
+
+    def trials_written(self) -> dict[str, int]:
+        """When each trial's `trial.json` was last written (nanoseconds)."""
+        return {
+            path.parent.name: path.stat().st_mtime_ns
+            for path in self.project.glob("trial_*/trial.json")
+        }
 
     def finish(self, timeout: float = 240.0) -> int:
         chief = self.processes["chief"]
@@ -132,3 +154,15 @@ def assert_every_trial_ran_once(search: Search) -> dict:
     assert [row["trial"] for row in results] == [str(i) for i in range(TRIALS)]
     assert all(row["val_accuracy"] is not None for row in results)
     return trials
+
+
+def rerun_plainly(search: Search, monkeypatch, *extra: str) -> None:
+    """Runs the search's command again in this process as a plain `keras-se
+    tune` (no KERASTUNER_* variables), with `extra` flags, and checks that it
+    reloaded the chief's search: it runs no trial and saves no state of its own."""
+    for name in ("TUNER_ID", "ORACLE_IP", "ORACLE_PORT"):
+        monkeypatch.delenv(f"KERASTUNER_{name}", raising=False)
+    written = search.trials_written()
+    assert main([*search.argv(overwrite=False)[3:], *extra]) == 0
+    assert search.trials_written() == written
+    assert not (search.project / "tuner0.json").exists()

@@ -17,6 +17,7 @@ from keras_se.errors import KerasSEError, KerasTunerInternalsError
 from keras_se.tuning import compat, make_tuner
 from keras_se.tuning.compat import check_internals
 from tests.conftest import REPO_ROOT
+from tests.tuning.toy import Toy
 
 
 def pinned_keras_tuner() -> Requirement:
@@ -201,3 +202,19 @@ def test_a_worker_stub_is_replaced_and_a_missing_one_named():
     assert client.stub == "wrapped the stub"
     with pytest.raises(KerasTunerInternalsError, match=r"`OracleClient\.stub`"):
         compat.set_worker_stub(object(), "stub")
+
+
+def test_the_chiefs_state_file_is_named_like_the_tuners_own(tmp_path, monkeypatch):
+    tuner = keras_tuner.RandomSearch(
+        Toy(), objective="val_accuracy", max_trials=1, directory=tmp_path
+    )
+    project = tmp_path / "untitled_project"
+    assert compat.tuner_state_file(tuner, tuner.tuner_id) == project / "tuner0.json"
+    tuner.save()
+    assert compat.tuner_state_file(tuner, "tuner0").exists()
+    assert compat.tuner_state_file(tuner, "chief") == project / "chief.json"
+    monkeypatch.setattr(tuner, "_get_tuner_fname", lambda: str(project / "t.json"))
+    with pytest.raises(
+        KerasTunerInternalsError, match=r"`BaseTuner\._get_tuner_fname`, which does"
+    ):
+        compat.tuner_state_file(tuner, "chief")

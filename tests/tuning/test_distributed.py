@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tuning.processes import TRIALS, Search, assert_every_trial_ran_once
+from tests.tuning.processes import (
+    TRIALS,
+    Search,
+    assert_every_trial_ran_once,
+    rerun_plainly,
+)
 
 pytestmark = pytest.mark.extra_large
 
@@ -16,15 +21,22 @@ def search(tmp_path):
     search.stop_all()
 
 
-def test_chief_and_two_workers_complete_every_trial(search):
-    search.start("chief", overwrite=True)
-    search.start("worker0")
-    search.start("worker1")
+def test_chief_and_two_workers_complete_every_trial(search, monkeypatch, capsys):
+    search.start_chief_and_two_workers()
     assert search.finish() == 0
     assert_every_trial_ran_once(search)
     chief_log = search.all_logs()
     assert "Best: trial" in chief_log and "se_ratio" in chief_log
     assert search.oracle_state()["ongoing_trials"] == {}
+    # The same command without KerasTuner's variables reloads the finished
+    # search and reports the same results.
+    results = (search.project / "results.json").read_text()
+    rerun_plainly(search, monkeypatch)
+    printed = capsys.readouterr().out
+    assert f"Reloading Tuner from {search.project / 'chief.json'}" in printed
+    assert "Best: trial" in printed
+    assert (search.project / "results.json").read_text() == results
+    assert_every_trial_ran_once(search)
 
 
 def test_killed_worker_trial_is_run_by_another(search):
@@ -38,18 +50,8 @@ def test_killed_worker_trial_is_run_by_another(search):
 
 
 def test_restarted_chief_resumes_without_rerunning(search):
-    search.start("chief", overwrite=True)
-    search.start("worker0")
-    search.start("worker1")
-
-    def one_done_and_one_running():
-        state = search.oracle_state()
-        return len(state.get("end_order", [])) >= 1 and state.get("ongoing_trials")
-
-    search.wait_for(one_done_and_one_running)
-    done_before = list(search.oracle_state()["end_order"])
-    search.kill("chief")
-    search.start("chief")  # overwrite=False: resume
+    search.start_chief_and_two_workers()
+    done_before = search.restart_chief_mid_search()
     assert search.finish() == 0
     trials = assert_every_trial_ran_once(search)
     assert len(trials) == TRIALS

@@ -11,6 +11,7 @@ import keras_se.tuning
 from keras_se.tuning import make_tuner, role, run_search
 from keras_se.tuning.distributed import RetryingStub
 from keras_se.tuning.leases import HEARTBEAT_FOLDER, LeasedOracleMixin
+from tests.tuning.toy import run
 
 
 def tiny_model(hp):
@@ -89,6 +90,36 @@ def test_the_chief_gets_leases_and_resumes(as_role, tmp_path):
     tuner.save()
     resumed = build(tmp_path)
     assert resumed.oracle.ongoing_trials["worker0"].trial_id == trial.trial_id
+
+
+def test_one_process_reloads_the_chiefs_search_unless_it_has_its_own(
+    as_role, tmp_path, monkeypatch
+):
+    """`as_role` clears KerasTuner's variables: this is one process."""
+
+    def loss(values):
+        return {"val_loss": float(values["units"])}
+
+    # What a chief leaves on disk: its state under its id, the oracle's, the trials.
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    chief = build(tmp_path)
+    run(chief, 1, loss)
+    chief.save()
+    monkeypatch.delenv("KERASTUNER_TUNER_ID")
+    # KerasTuner alone would start a new search under the id `tuner0`.
+    single = build(tmp_path)
+    assert single.tuner_id == "chief"
+    assert {i: t.status for i, t in single.oracle.trials.items()} == {"0": "COMPLETED"}
+    assert single.oracle.create_trial(single.tuner_id).status == "STOPPED"
+    fresh = build(tmp_path, overwrite=True)
+    assert (fresh.tuner_id, fresh.oracle.trials) == ("tuner0", {})
+    # A project with a single process's own state resumes that, as before.
+    run(fresh, 1, loss)
+    fresh.save()
+    (tmp_path / "search" / "chief.json").write_text("{}")
+    resumed = build(tmp_path)
+    assert resumed.tuner_id == "tuner0"
+    assert list(resumed.oracle.trials) == ["0"]
 
 
 def test_a_worker_never_empties_the_shared_folder(as_role, tmp_path):
