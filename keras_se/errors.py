@@ -94,6 +94,15 @@ class KerasTunerInternalsError(KerasSEError, RuntimeError):
         self.internal = internal
 
 
+class SearchRunningError(KerasSEError, RuntimeError):
+    """A single process was started on a search that other processes still run.
+
+    Its chief or workers showed they are alive (a heartbeat within the lease);
+    the single process would compete with them for trials, or empty their
+    folder.
+    """
+
+
 class CheckpointError(KerasSEError, ValueError):
     """A timm checkpoint that does not fit the network it is loaded into.
 

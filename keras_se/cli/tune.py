@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     check_objectives(args)
     import keras
 
+    from keras_se.errors import SearchRunningError
     from keras_se.tuning.distributed import TUNERS, make_tuner, role, run_search
     from keras_se.tuning.hypermodel import SEHyperModel
     from keras_se.tuning.pareto_search import ParetoSearch
@@ -125,14 +126,17 @@ def run(args: argparse.Namespace) -> int:
     hypermodel = SEHyperModel(
         base, attentions=args.attention, latency_batch_size=args.latency_batch_size
     )
-    tuner = make_tuner(
-        tuner_class,
-        hypermodel,
-        project_dir_of=lambda d, p: Path(d) / p,
-        overwrite=args.overwrite,
-        lease_seconds=args.lease_seconds,
-        **tuner_kwargs,
-    )
+    try:
+        tuner = make_tuner(
+            tuner_class,
+            hypermodel,
+            project_dir_of=lambda d, p: Path(d) / p,
+            overwrite=args.overwrite,
+            lease_seconds=args.lease_seconds,
+            **tuner_kwargs,
+        )
+    except SearchRunningError as error:
+        raise SystemExit(f"keras-se tune: {error}") from None
     project_dir = Path(args.directory) / args.project_name
     search_kwargs = dict(
         x=train[0], y=train[1], validation_data=validation,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import keras_tuner
 
+from keras_se.errors import SearchRunningError
 from keras_se.tuning.compat import (
     add_oracle_servicer,
     check_internals,
@@ -24,7 +25,13 @@ from keras_se.tuning.compat import (
     tuner_state_file,
     worker_stub,
 )
-from keras_se.tuning.leases import FINISHED, Heartbeat, add_leases, read_saved_state
+from keras_se.tuning.leases import (
+    FINISHED,
+    Heartbeat,
+    add_leases,
+    live_processes,
+    read_saved_state,
+)
 
 ROLE_VARIABLE = "KERASTUNER_TUNER_ID"
 CHIEF = "chief"
@@ -63,6 +70,7 @@ def make_tuner(
     single process (no oracle address) on the folder of a distributed search
     reloads the chief's saved search, unless it has saved state of its own:
     KerasTuner keys that state by tuner id, so the tuner takes the chief's id.
+    A single process refuses a folder whose chief or workers still run.
 
     Args:
         tuner_class: a KerasTuner tuner, e.g. `keras_tuner.RandomSearch`.
@@ -83,6 +91,9 @@ def make_tuner(
     Raises:
         KerasTunerInternalsError: in a distributed search, when the installed
             KerasTuner lacks an internal the leases need.
+        SearchRunningError: in a single process, when another process of
+            the search beat within `lease_seconds`; before anything is
+            written.
 
     Example:
 
@@ -104,6 +115,8 @@ def make_tuner(
         check_internals()
     overwrite = overwrite and current != "worker"
     project_dir = (project_dir_of or _project_dir)(directory, project_name)
+    if current == "single":
+        _refuse_a_running_search(project_dir, lease_seconds)
     saved = None
     if current == "chief" and not overwrite:
         saved = read_saved_state(project_dir)
@@ -121,6 +134,23 @@ def make_tuner(
     if current == "single" and not overwrite:
         _reload_chiefs_search(tuner)
     return tuner
+
+
+def _refuse_a_running_search(project_dir: Path, lease_seconds: float) -> None:
+    own = os.environ.get(ROLE_VARIABLE, "tuner0")
+    running = live_processes(project_dir, lease_seconds)
+    running.pop(own, None)  # this process's own, from a run that was killed
+    if not running:
+        return
+    beats = ", ".join(f"{name} {age:.0f} s ago" for name, age in running.items())
+    raise SearchRunningError(
+        f"The search in {project_dir} is still running: its processes beat "
+        f"within lease_seconds={lease_seconds:g} ({beats}). Join it as a worker "
+        "(KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT), "
+        "or start this process again once the search has ended (a process "
+        "killed mid-search counts as running until `lease_seconds` after its "
+        "last heartbeat)."
+    )
 
 
 def _reload_chiefs_search(tuner: keras_tuner.Tuner) -> None:
@@ -190,21 +220,23 @@ def run_search(
     """Runs this process's part of a search made by `make_tuner`.
 
     The chief serves the oracle until every trial has ended; a worker (or a
-    single process) runs trials with `tuner.search(**search_kwargs)`, its
-    heartbeat going all the while.
+    single process) runs trials with `tuner.search(**search_kwargs)`. Each
+    keeps its heartbeat going all the while (the chief's tells a single
+    process started on the folder that the search is running).
 
     Args:
         tuner: what `make_tuner` returned.
         project_dir: the search's folder; by default the tuner's.
-        heartbeat_seconds: how often a worker shows it is alive; well below
+        heartbeat_seconds: how often a process shows it is alive; well below
             the chief's `lease_seconds`.
         **search_kwargs: passed to `tuner.search` (`x`, `y`, `epochs`...).
     """
-    if role() == "chief":
-        serve_chief(tuner)
-        return
     project_dir = Path(project_dir if project_dir is not None else tuner.project_dir)
     tuner_id = os.environ.get(ROLE_VARIABLE, "tuner0")
+    if role() == "chief":
+        with Heartbeat(project_dir, tuner_id, heartbeat_seconds):
+            serve_chief(tuner)
+        return
     if role() == "worker":
         set_worker_stub(tuner.oracle, RetryingStub(worker_stub(tuner.oracle)))
     with Heartbeat(project_dir, tuner_id, heartbeat_seconds):

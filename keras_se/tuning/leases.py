@@ -163,6 +163,25 @@ def add_leases(oracle, lease_seconds: float, project_dir: Path) -> None:
     oracle.init_leases(lease_seconds, Path(project_dir) / HEARTBEAT_FOLDER)
 
 
+def live_processes(project_dir: Path, within_seconds: float) -> dict[str, float]:
+    """The search's processes that beat within `within_seconds`, with the age.
+
+    Returns:
+        The age in seconds of each live process's last heartbeat, by tuner id.
+    """
+    folder = Path(project_dir) / HEARTBEAT_FOLDER
+    now = time.time()
+    ages = {}
+    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:  # the process has just left the search
+            continue
+        if age <= within_seconds:
+            ages[path.name] = age
+    return ages
+
+
 def read_saved_state(project_dir: Path) -> dict | None:
     """The oracle state on disk, read before a tuner reloads (and alters) it."""
     path = Path(project_dir) / "oracle.json"
@@ -172,7 +191,12 @@ def read_saved_state(project_dir: Path) -> dict | None:
 
 
 class Heartbeat:
-    """Touches `<project>/heartbeats/<tuner_id>` every `seconds`, in a thread."""
+    """Touches `<project>/heartbeats/<tuner_id>` every `seconds`, in a thread.
+
+    The file is removed when the process leaves the search, so a file left
+    behind is a process that is still running, or that died within the
+    last `lease_seconds` of its last beat.
+    """
 
     def __init__(self, project_dir: Path, tuner_id: str, seconds: float = 1.0):
         self.path = Path(project_dir) / HEARTBEAT_FOLDER / tuner_id
@@ -189,6 +213,7 @@ class Heartbeat:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join()
+        self.path.unlink(missing_ok=True)
 
     def beat(self) -> None:
         # The chief may have just emptied the project folder (overwrite=True).

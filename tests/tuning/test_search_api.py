@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import keras
 import keras_tuner
 import numpy as np
 import pytest
 
 import keras_se.tuning
+from keras_se.errors import SearchRunningError
 from keras_se.tuning import make_tuner, role, run_search
 from keras_se.tuning.distributed import RetryingStub
 from keras_se.tuning.leases import HEARTBEAT_FOLDER, LeasedOracleMixin
@@ -74,11 +78,23 @@ def test_a_single_process_searches_with_a_heartbeat(as_role, tmp_path):
     tuner = build(tmp_path)
     assert not isinstance(tuner.oracle, LeasedOracleMixin)
     x = np.zeros((8, 2), "float32")
+    beat = tmp_path / "search" / HEARTBEAT_FOLDER / "tuner0"
+    seen = []
+    during = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda *_: seen.append(beat.exists())
+    )
     run_search(
-        tuner, x=x, y=x[:, :1], validation_data=(x, x[:, :1]), epochs=1, verbose=0
+        tuner,
+        x=x,
+        y=x[:, :1],
+        validation_data=(x, x[:, :1]),
+        epochs=1,
+        verbose=0,
+        callbacks=[during],
     )
     assert [t.status for t in tuner.oracle.trials.values()] == ["COMPLETED"]
-    assert (tmp_path / "search" / HEARTBEAT_FOLDER / "tuner0").exists()
+    # Beating while it searched; gone once it left the search.
+    assert seen == [True] and not beat.exists()
 
 
 def test_the_chief_gets_leases_and_resumes(as_role, tmp_path):
@@ -120,6 +136,31 @@ def test_one_process_reloads_the_chiefs_search_unless_it_has_its_own(
     resumed = build(tmp_path)
     assert resumed.tuner_id == "tuner0"
     assert list(resumed.oracle.trials) == ["0"]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_one_process_refuses_a_search_that_still_runs(as_role, tmp_path, overwrite):
+    folder = tmp_path / "search" / HEARTBEAT_FOLDER
+    folder.mkdir(parents=True)
+    for tuner_id, age in (("chief", 1.0), ("worker0", 3.0), ("worker1", 60.0)):
+        (folder / tuner_id).touch()
+        then = time.time() - age
+        os.utime(folder / tuner_id, (then, then))
+    (tmp_path / "search" / "kept").touch()
+    # worker1's last beat is older than the lease (7 s): it is dead.
+    with pytest.raises(
+        SearchRunningError,
+        match=r"still running: its processes beat within lease_seconds=7 "
+        r"\(chief [0-9] s ago, worker0 [0-9] s ago\)",
+    ):
+        build(tmp_path, overwrite=overwrite)
+    assert (tmp_path / "search" / "kept").exists()  # nothing emptied
+    # Its own heartbeat, left by a run that was killed, does not count; nor
+    # do the others once their lease has run out.
+    for tuner_id in ("chief", "worker0"):
+        os.utime(folder / tuner_id, (0, 0))
+    (folder / "tuner0").touch()
+    assert build(tmp_path, overwrite=overwrite).tuner_id == "tuner0"
 
 
 def test_a_worker_never_empties_the_shared_folder(as_role, tmp_path):
