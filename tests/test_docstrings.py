@@ -42,6 +42,9 @@ LARGE_EXAMPLES = {
     "keras_se.viz.plots",
 }
 
+# The KerasHub classes (the `hub` extra).
+NEEDS_KERAS_HUB = {"keras_se.models.hub_backbone", "keras_se.models.hub_classifier"}
+
 
 @pytest.mark.parametrize(
     "module_name",
@@ -52,6 +55,8 @@ LARGE_EXAMPLES = {
 )
 def test_docstring_examples(module_name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    if module_name in NEEDS_KERAS_HUB:
+        pytest.importorskip("keras_hub")
     module = importlib.import_module(module_name)
     globs = {
         "argparse": argparse,

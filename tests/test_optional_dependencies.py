@@ -148,3 +148,27 @@ def test_the_base_install_has_no_tensorflow_and_the_extras_have_it():
     assert "keras-se[test,tensorflow,onnx,hub]" in dev and "jax" in names(extras["dev"])
     # Every extra an error message names exists.
     assert set(EXTRAS.values()) <= set(extras)
+
+
+KERAS_HUB_ON_FIRST_USE = """
+import json, sys
+import keras_se
+import keras_se.models
+loaded_on_import = "keras_hub" in sys.modules
+sys.modules["keras_hub"] = None
+try:
+    keras_se.models.SEResNetBackbone
+    error = None
+except ImportError as caught:
+    error = f"{type(caught).__name__}: {caught}"
+print(json.dumps({"loaded_on_import": loaded_on_import, "error": error}))
+"""
+
+
+def test_keras_se_models_imports_kerashub_only_for_its_backbone():
+    result = run_python(KERAS_HUB_ON_FIRST_USE)
+    assert result["loaded_on_import"] is False
+    assert result["error"] == (
+        "MissingDependencyError: keras_se's KerasHub backbone needs `keras_hub`, "
+        "which is not installed: pip install 'keras-se[hub]'"
+    )

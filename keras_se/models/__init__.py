@@ -5,7 +5,14 @@
 `.safetensors`/`.pth`/`.bin` file or a folder); `preprocess_images` is timm's
 evaluation transform. The attention blocks are keras_se layers, so
 `keras_se.describe` and the excitation plots work on these networks.
+
+With the `hub` extra, `SEResNetBackbone` (a KerasHub `Backbone` with
+presets), `SEResNetImageClassifier`, `SEResNetImageClassifierPreprocessor` and
+`SEResNetImageConverter` are here too: imported on first use, so that
+`import keras_se.models` does not import KerasHub (they are not in `__all__`).
 """
+
+import importlib
 
 from keras_se.models.applications import (
     BUILDERS,
@@ -49,3 +56,23 @@ __all__ = [
     "read_safetensors",
     "timm_preprocessing",
 ]
+
+# The KerasHub classes and their modules, imported on first use.
+HUB_CLASSES = {
+    "SEResNetBackbone": "keras_se.models.hub_backbone",
+    "SEResNetImageClassifier": "keras_se.models.hub_classifier",
+    "SEResNetImageClassifierPreprocessor": "keras_se.models.hub_classifier",
+    "SEResNetImageConverter": "keras_se.models.hub_classifier",
+}
+
+
+def __getattr__(name: str):
+    if name in HUB_CLASSES:
+        # Both modules, so that every class a preset may name is registered.
+        importlib.import_module("keras_se.models.hub_classifier")
+        return getattr(importlib.import_module(HUB_CLASSES[name]), name)
+    raise AttributeError(f"module 'keras_se.models' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *HUB_CLASSES])

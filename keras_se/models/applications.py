@@ -99,18 +99,7 @@ def from_timm(
         CheckpointError: for an unknown or contradicting architecture, or a
             checkpoint that does not fit it.
     """
-    state, _, found = resolve_weights(source)
-    if architecture and found and architecture != found:
-        raise CheckpointError(
-            f"The checkpoint {str(source)!r} is a timm {found!r}, not {architecture!r}."
-        )
-    architecture = architecture or found
-    if architecture not in CONFIGS:
-        raise CheckpointError(
-            f"Unknown timm architecture {architecture!r} for {str(source)!r}: "
-            f"name one of {sorted(CONFIGS)} (`--architecture` on the command line)."
-        )
-    config = CONFIGS[architecture]
+    state, config, _ = resolve_timm_checkpoint(source, architecture)
     head = state.get(f"{config.head_name}.weight")
     model = build_resnet(
         config,
@@ -118,8 +107,44 @@ def from_timm(
         classes=int(head.shape[0]) if head is not None else 1000,
         classifier_activation=classifier_activation,
     )
-    _load(model, state, architecture, config, source)
+    _load(model, state, config.timm_name, config, source)
     return model
+
+
+def resolve_timm_checkpoint(
+    source: str | os.PathLike, architecture: str | ResNetConfig | None = None
+) -> tuple[dict[str, np.ndarray], ResNetConfig, dict]:
+    """A timm checkpoint's state dict, its architecture and its `config.json`.
+
+    Args:
+        source: what `from_timm` takes.
+        architecture: a key of `CONFIGS`, or a `ResNetConfig` (a network of
+            other sizes); needed for a bare file, checked against the
+            checkpoint's architecture otherwise.
+
+    Returns:
+        The state dict as NumPy arrays, the `ResNetConfig`, and timm's
+        `config.json` (with its `pretrained_cfg`), `{}` for a bare file.
+
+    Raises:
+        CheckpointError: for an unknown or contradicting architecture.
+    """
+    config = architecture if isinstance(architecture, ResNetConfig) else None
+    expected = config.timm_name if config is not None else architecture
+    state, timm_config, found = resolve_weights(source)
+    if expected and found and expected != found:
+        raise CheckpointError(
+            f"The checkpoint {str(source)!r} is a timm {found!r}, not {expected!r}."
+        )
+    if config is not None:
+        return state, config, timm_config
+    architecture = architecture or found
+    if architecture not in CONFIGS:
+        raise CheckpointError(
+            f"Unknown timm architecture {architecture!r} for {str(source)!r}: "
+            f"name one of {sorted(CONFIGS)} (`--architecture` on the command line)."
+        )
+    return state, CONFIGS[architecture], timm_config
 
 
 _DOC = """{title}, timm's `{timm_name}` in Keras 3.

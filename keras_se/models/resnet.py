@@ -69,6 +69,39 @@ class ResNetConfig:
         return "fc" if self.layout == "resnet" else "head.fc"
 
 
+def resnet_features(inputs, config: ResNetConfig, data_format: str, dtype=None) -> list:
+    """The stem and the stages of `config` on `inputs`, timm's layer names.
+
+    What `build_resnet` and `SEResNetBackbone` share: the network without
+    its head.
+
+    Args:
+        inputs: the image tensor (a Keras tensor).
+        config: the architecture.
+        data_format: `"channels_last"` or `"channels_first"`.
+        dtype: the dtype policy of every layer; `None` is Keras's global one.
+
+    Returns:
+        The output of each stage, in order; the last is the feature map.
+    """
+    if config.layout == "resnet":
+        stem, block, prefix = blocks.resnet_stem, blocks.resnet_bottleneck, "layer"
+    else:
+        stem, block, prefix = blocks.byob_stem, blocks.byob_bottleneck, "stages."
+    x = stem(inputs, config, data_format, dtype)
+    stages = []
+    for stage, (depth, planes) in enumerate(
+        zip(config.layers, config.channels, strict=True)
+    ):
+        stage_name = f"layer{stage + 1}" if prefix == "layer" else f"stages.{stage}"
+        for index in range(depth):
+            stride = 2 if stage > 0 and index == 0 else 1
+            name = f"{stage_name}.{index}"
+            x = block(x, config, planes, stride, name, data_format, dtype)
+        stages.append(x)
+    return stages
+
+
 def build_resnet(
     config: ResNetConfig,
     include_top: bool = True,
@@ -109,18 +142,7 @@ def build_resnet(
         inputs = input_tensor
     else:
         inputs = keras.Input(tensor=input_tensor, shape=input_shape, name="image")
-    if config.layout == "resnet":
-        stem, block, prefix = blocks.resnet_stem, blocks.resnet_bottleneck, "layer"
-    else:
-        stem, block, prefix = blocks.byob_stem, blocks.byob_bottleneck, "stages."
-    x = stem(inputs, config, data_format)
-    for stage, (depth, planes) in enumerate(
-        zip(config.layers, config.channels, strict=True)
-    ):
-        for index in range(depth):
-            stride = 2 if stage > 0 and index == 0 else 1
-            stage_name = f"layer{stage + 1}" if prefix == "layer" else f"stages.{stage}"
-            x = block(x, config, planes, stride, f"{stage_name}.{index}", data_format)
+    x = resnet_features(inputs, config, data_format)[-1]
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(
             data_format=data_format, name="avg_pool"
