@@ -8,11 +8,13 @@ evaluation transform. The attention blocks are keras_se layers, so
 
 With the `hub` extra, `SEResNetBackbone` (a KerasHub `Backbone` with
 presets), `SEResNetImageClassifier`, `SEResNetImageClassifierPreprocessor` and
-`SEResNetImageConverter` are here too: imported on first use, so that
-`import keras_se.models` does not import KerasHub (they are not in `__all__`).
+`SEResNetImageConverter` are here too: imported on first use, or with
+`keras_se` when KerasHub was imported before it, so that `import
+keras_se.models` does not import KerasHub (they are not in `__all__`).
 """
 
 import importlib
+import sys
 
 from keras_se.models.applications import (
     BUILDERS,
@@ -76,3 +78,9 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted([*globals(), *HUB_CLASSES])
+
+
+if sys.modules.get("keras_hub") is not None:
+    # KerasHub is loaded already: register the classes its presets name, so
+    # that `keras_hub.models.Backbone.from_preset` finds them with no more ado.
+    importlib.import_module("keras_se.models.hub_classifier")

@@ -264,8 +264,7 @@ def test_the_full_size_backbone_takes_every_timm_key_but_the_classifier():
 LOAD_IN_A_FRESH_PROCESS = """
 import json, sys
 import keras, keras_hub, numpy as np
-import keras_se.models
-keras_se.models.SEResNetBackbone  # registers the classes the preset names
+import keras_se  # after KerasHub: registers the classes the preset names
 classifier = keras_hub.models.ImageClassifier.from_preset({preset!r})
 batch = np.load({batch!r})
 print(json.dumps({{
