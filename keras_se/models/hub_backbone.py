@@ -1,7 +1,8 @@
 """`SEResNetBackbone`: timm's SE-family ResNets as a KerasHub `Backbone`, with presets.
 
 Needs the `hub` extra (KerasHub). `keras_se.models.SEResNetBackbone` imports
-this module on first use; `import keras_se.models` does not import KerasHub.
+this module on first use, as `import keras_se` does when KerasHub is already
+imported; `import keras_se.models` does not import KerasHub.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class SEResNetBackbone(keras_hub.models.FeaturePyramidBackbone):
     the last feature map; `pyramid_outputs` holds each stage's
     (`"P2"`...`"P5"`, the map `2^n` times smaller than the image).
     `save_to_preset` and `from_preset` work as for any KerasHub backbone;
-    import `keras_se.models.SEResNetBackbone` before loading a preset, so
+    import `keras_se` after `keras_hub` (or name
+    `keras_se.models.SEResNetBackbone` once) before loading a preset, so
     that Keras knows the class.
 
     Args:
