@@ -15,14 +15,38 @@ names, reads constructor signatures or probes attributes:
   `(batch, channels)`: the quantity of the paper's excitation plots.
 - `bottleneck_width`: the width of its (built) bottleneck, `None` where
   it has none.
+
+A layer's gate readers (`excitation`, `channel_gate`, ...) build it on
+first use, as calling the layer would.
 """
 
 from __future__ import annotations
+
+import functools
 
 from keras_se.layers.weight_arguments import WEIGHT_ARGUMENTS, add_weight_parameters
 
 # The arguments every attention layer takes, besides its own and its weights'.
 GATE_ARGUMENTS = ("gate", "gate_scale", "data_format")
+# The methods that read a layer's gate from its inputs.
+GATE_READERS = (
+    "excitation",
+    "channel_excitation",
+    "spatial_excitation",
+    "channel_gate",
+)
+
+
+def builds_on_first_use(read_gate):
+    """Wraps a gate reader: a layer not built yet is built for `inputs` first."""
+
+    @functools.wraps(read_gate)
+    def wrapper(self, inputs, *args, **kwargs):
+        if not self.built:
+            self.build(tuple(inputs.shape))
+        return read_gate(self, inputs, *args, **kwargs)
+
+    return wrapper
 
 
 class AttentionInterface:
@@ -44,6 +68,9 @@ class AttentionInterface:
         # (`pop_weight_arguments`); its signature still lists them.
         if "__init__" in vars(cls):
             add_weight_parameters(cls.__init__, cls.weight_argument_names)
+        for name in GATE_READERS:
+            if name in vars(cls):
+                setattr(cls, name, builds_on_first_use(vars(cls)[name]))
 
     @classmethod
     def attention_arguments(cls) -> tuple[str, ...]:

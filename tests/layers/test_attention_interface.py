@@ -11,6 +11,7 @@ from keras import ops
 
 import keras_se
 from keras_se.layers import ATTENTIONS, AttentionInterface, is_attention
+from keras_se.layers.attention_interface import GATE_READERS
 from tests.layers.registry import LAYER_CASES
 
 CASES = [pytest.param(case, id=case.id) for case in LAYER_CASES]
@@ -85,6 +86,30 @@ def test_channel_gate_is_what_the_block_multiplies_channels_by(case):
         expected = x * gate.reshape(axes)
         np.testing.assert_allclose(
             ops.convert_to_numpy(layer(x)), expected, rtol=1e-5, atol=1e-6
+        )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_reading_a_gate_builds_the_layer_first(case):
+    x = np.random.default_rng(0).uniform(0.5, 2.0, case.input_shape).astype("float32")
+    readers = [
+        name
+        for name in GATE_READERS
+        if hasattr(case.layer_class, name)
+        and (has_channel_gate(case) or name not in ("excitation", "channel_gate"))
+    ]
+    assert readers or not has_channel_gate(case)
+    for name in readers:
+        fresh = case.layer_class(**case.init_kwargs)
+        value = getattr(fresh, name)(x)
+        assert fresh.built
+        reference = built(case)
+        reference.set_weights(fresh.get_weights())
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(value),
+            ops.convert_to_numpy(getattr(reference, name)(x)),
+            rtol=1e-6,
+            err_msg=name,
         )
 
 
