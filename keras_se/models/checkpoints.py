@@ -16,6 +16,9 @@ from keras_se.errors import CheckpointError
 # A timm hub name: architecture, optionally `.tag` (`seresnet50.ra2_in1k`),
 # optionally after `timm/` or `hf-hub:timm/`.
 HUB_NAME = re.compile(r"^(?:hf-hub:)?(?:timm/)?([a-z0-9_]+)(?:\.([a-z0-9_]+))?$")
+# The checkpoint files' suffixes, without the dot: never a hub name's tag.
+STATE_DICT_SUFFIXES = ("pth", "pt", "bin")
+CHECKPOINT_SUFFIXES = ("safetensors", *STATE_DICT_SUFFIXES)
 SAFETENSORS_DTYPES = {
     "F64": np.float64,
     "F32": np.float32,
@@ -108,7 +111,7 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
             )
     if path.suffix == ".safetensors":
         return read_safetensors(path), config
-    if path.suffix in (".pth", ".pt", ".bin"):
+    if path.suffix.lstrip(".") in STATE_DICT_SUFFIXES:
         return read_torch_state_dict(path), config
     raise CheckpointError(
         f"{path}: a timm checkpoint is a .safetensors, .pth or .bin file, or a "
@@ -157,7 +160,8 @@ def resolve_weights(
         state, config = read_checkpoint(path)
         return state, config, config.get("architecture")
     match = HUB_NAME.match(str(weights))
-    if match is None:
+    if match is None or match.group(2) in CHECKPOINT_SUFFIXES:
+        # A file name such as "model.safetensors" also reads as a hub name.
         raise CheckpointError(
             f"`weights` must be None, a timm hub name such as "
             f"'seresnet50.ra2_in1k', or a local checkpoint. No file or folder "

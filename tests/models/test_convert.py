@@ -140,11 +140,16 @@ def test_a_hub_name_of_another_architecture_fails_before_downloading(monkeypatch
         load_timm_weights(model, "ecaresnet50d.miil_in1k", config)
 
 
-def test_a_name_that_is_neither_a_file_nor_a_hub_name(tmp_path):
+@pytest.mark.parametrize(
+    "name", ["missing/x.pth", "model.safetensors", "x.bin", "x.pt", "x.pth"]
+)
+def test_a_name_that_is_neither_a_file_nor_a_hub_name(tmp_path, monkeypatch, name):
+    # A missing file in the working directory is not taken for a hub name.
+    monkeypatch.chdir(tmp_path)
     model = tiny_model("seresnet50")
     config = references.tiny_configs()["seresnet50"]
     with pytest.raises(CheckpointError, match="No file or folder"):
-        load_timm_weights(model, str(tmp_path / "missing" / "x.pth"), config)
+        load_timm_weights(model, name, config)
 
 
 PARITY_CODE = """
