@@ -43,7 +43,13 @@ def add_parser(train: argparse.ArgumentParser) -> None:
     train.add_argument("--epochs", type=positive_int, default=12)
     train.add_argument("--batch-size", type=positive_int, default=32)
     train.add_argument(
-        "--ratio", type=positive_int, default=8, help="reduction ratio (SE, CBAM)"
+        "--ratio",
+        type=positive_int,
+        default=None,
+        help=(
+            "reduction ratio of the attentions that have one; given, it "
+            "replaces a preset's (default: a preset's own, else 8)"
+        ),
     )
     train.add_argument("--seed", type=int, default=0, help="the first seed")
     train.add_argument(
@@ -84,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
             console,
             f"Training on the embedded digits: plain and "
             f"{', '.join(attentions)}, {args.seeds} seed(s) from {args.seed}, "
-            f"{args.epochs} epochs, batch size {args.batch_size}, ratio "
-            f"{args.ratio}; "
+            f"{args.epochs} epochs, batch size {args.batch_size}, "
+            f"{_ratios(attentions, args.ratio)}; "
             f"{keras.config.dtype_policy().name}, XLA {jit_compile}, strategy "
             f"{distribute.strategy_name(strategy)} "
             f"({distribute.num_replicas(strategy)} replica(s)).",
@@ -129,6 +135,19 @@ def run(args: argparse.Namespace) -> int:
         for picture in pictures:
             print_path(console, f"Saved {picture}")
     return 0
+
+
+def _ratios(attentions, ratio: int | None) -> str:
+    """The ratio each attention's blocks get, for the settings line."""
+    from keras_se.demo.model import digits_ratio
+
+    ratios = {name: digits_ratio(name, ratio) for name in attentions}
+    given = {name: r for name, r in ratios.items() if r is not None}
+    if not given:
+        return "no reduction ratio"
+    if len(set(given.values())) == 1:
+        return f"ratio {next(iter(given.values()))}"
+    return "ratio " + ", ".join(f"{r} ({name})" for name, r in given.items())
 
 
 def _grad_cam_available() -> bool:

@@ -51,7 +51,7 @@ def train_digits_model(
     attention: str | None = "se",
     epochs: int = 30,
     batch_size: int = 32,
-    ratio: int = 8,
+    ratio: int | None = None,
     seed: int = 0,
     verbose: int | str = "auto",
     strategy: Any = None,
@@ -65,7 +65,8 @@ def train_digits_model(
         epochs: positive int, passes over the training split.
         batch_size: positive int, the global batch (all replicas together).
         ratio: positive int, the reduction ratio of the attentions that
-            have one.
+            have one, a preset's replaced; `None`: the attention's own (see
+            `keras_se.demo.model.digits_ratio`).
         seed: the seed of the weights, the shuffle and the split.
         verbose: passed to `model.fit` (1 shows a Keras progress bar).
         strategy: a `tf.distribute` strategy to build and train the model
@@ -85,7 +86,7 @@ def train_digits_model(
         attention_entry(attention)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
-    check_positive_int("ratio", ratio)
+    check_positive_int("ratio", ratio, allow_none=True)
     train, test = load_digits(seed=seed)
     keras.utils.set_random_seed(seed)
     with strategy_scope(strategy):

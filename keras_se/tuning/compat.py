@@ -33,6 +33,7 @@ SUPPORTED_KERAS_TUNER = ">=1.4.8,<1.5"
 _CHIEF_MODULE = "keras_tuner.src.distribute.oracle_chief"
 _CLIENT_MODULE = "keras_tuner.src.distribute.oracle_client"
 _PROTOS_MODULE = "keras_tuner.src.protos"
+_CONDITIONS_MODULE = "keras_tuner.src.engine.conditions"
 
 
 def _error(internal: str, problem: str = "is missing") -> KerasTunerInternalsError:
@@ -118,6 +119,27 @@ def retry_queue(oracle) -> list[str]:
     hands out its last id before it creates a new trial.
     """
     return _attribute(oracle, "_retry_queue", "Oracle._retry_queue")
+
+
+def silence_condition_prints() -> None:
+    """Stops KerasTuner printing a condition's first value on every gRPC call.
+
+    keras-tuner 1.4.8's `Parent.to_proto` (`keras_tuner.src.engine.conditions`)
+    prints `self.values[0]`, a leftover: in a distributed search every
+    conditional hyperparameter sent between chief and workers prints a
+    stray line (`se`, the first attention with a ratio). The module's own
+    `print` is replaced, so no other output is touched. A KerasTuner without
+    the module is left as it is.
+    """
+    try:
+        conditions = importlib.import_module(_CONDITIONS_MODULE)
+    except ImportError:
+        return
+    conditions.print = _discard
+
+
+def _discard(*args, **kwargs) -> None:
+    return None
 
 
 def ensure_display_knows_trial(oracle, trial_id: str, trial_number: int) -> None:

@@ -22,6 +22,7 @@ from keras_se.tuning.compat import (
     check_internals,
     servicer_stop_requested,
     set_worker_stub,
+    silence_condition_prints,
     tuner_state_file,
     worker_stub,
 )
@@ -71,6 +72,8 @@ def make_tuner(
     reloads the chief's saved search, unless it has saved state of its own:
     KerasTuner keys that state by tuner id, so the tuner takes the chief's id.
     A single process refuses a folder whose chief or workers still run.
+    In a distributed search, KerasTuner's stray print of a condition's value
+    on every gRPC call is silenced (`compat.silence_condition_prints`).
 
     Args:
         tuner_class: a KerasTuner tuner, e.g. `keras_tuner.RandomSearch`.
@@ -113,6 +116,8 @@ def make_tuner(
     current = role()
     if current != "single":
         check_internals()
+        # Before the tuner sends its space to the chief.
+        silence_condition_prints()
     overwrite = overwrite and current != "worker"
     project_dir = (project_dir_of or _project_dir)(directory, project_name)
     if current == "single":
@@ -230,10 +235,17 @@ def run_search(
         heartbeat_seconds: how often a process shows it is alive; well below
             the chief's `lease_seconds`.
         **search_kwargs: passed to `tuner.search` (`x`, `y`, `epochs`...).
+            The chief, which serves instead of searching, takes `verbose`
+            for its oracle's display, the "Search: Running Trial" tables
+            (KerasTuner shows them on the chief alone); `verbose=0` silences
+            every process's progress output, not its errors.
     """
     project_dir = Path(project_dir if project_dir is not None else tuner.project_dir)
     tuner_id = os.environ.get(ROLE_VARIABLE, "tuner0")
     if role() == "chief":
+        if "verbose" in search_kwargs:
+            # What `tuner.search(verbose=...)` would set on the chief.
+            tuner.oracle.verbose = search_kwargs["verbose"]
         with Heartbeat(project_dir, tuner_id, heartbeat_seconds):
             serve_chief(tuner)
         return

@@ -44,14 +44,17 @@ class SEHyperModel(keras_tuner.HyperModel):
       insert, among `attentions` (SE alone by default).
     - `se_ratio` (`HP_RATIO`): the reduction ratio, 4, 8, 16 or 32 (2 costs
       far more parameters for nothing, so it is left out); only for the
-      attentions that have one (not ECA or eSE).
+      attentions that have one (not ECA or eSE). As a searched value it
+      replaces a preset's ratio (`"se_r16"` gets the trial's, not 16), as
+      `keras-se train --ratio` does; the preset's other arguments hold.
     - `se_placement` (`HP_PLACEMENT`): `"residual"` (when the base has
       residual units), `"stage_end"` or `"conv"`.
     - `se_position` (`HP_POSITION`): for `"residual"` only, `"standard"`,
       `"pre"`, `"identity"` or `"post"`.
     - `se_stages` (`HP_STAGES`): SE in `"all"` resolution stages, the
       `"last"` one or the `"last_two"` (the paper's Table 13).
-    - `se_gate` (`HP_GATE`): `"sigmoid"` or `"hard_sigmoid"`.
+    - `se_gate` (`HP_GATE`): `"sigmoid"` or `"hard_sigmoid"`, a preset's
+      gate replaced too.
     - `learning_rate` (`HP_LEARNING_RATE`), when `tune_learning_rate=True`.
 
     `fit` returns the final epoch's metrics plus three costs, so a search

@@ -173,3 +173,41 @@ def test_train_with_strategy_mixed_precision_and_xla(tmp_path, capsys):
     assert "mixed_float16 on the CPU" in printed
     model = keras.saving.load_model(out_dir / "digits_se_cnn.keras")
     assert model.get_layer("stage1_se").dtype_policy.name == "mixed_float16"
+
+
+class _StopBeforeTrainingError(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    "flags, ratios, settings_line",
+    [
+        (["--attention", "se_r16"], {"se_r16": 16}, "ratio 16;"),
+        (["--attention", "se_r16", "--ratio", "4"], {"se_r16": 4}, "ratio 4;"),
+        (["--attention", "se"], {"se": 8}, "ratio 8;"),
+        (
+            ["--attention", "se,cbam_7x7,eca"],
+            {"se": 8, "cbam_7x7": 16, "eca": None},
+            "ratio 8 (se), 16 (cbam_7x7);",
+        ),
+    ],
+)
+def test_a_presets_ratio_holds_unless_ratio_is_given(
+    flags, ratios, settings_line, monkeypatch, capsys
+):
+    import keras_se.demo.training
+    from keras_se.demo.model import build_digits_cnn
+
+    def stop(**settings):
+        passed.update(settings)
+        raise _StopBeforeTrainingError
+
+    passed = {}
+    monkeypatch.setattr(keras_se.demo.training, "compare_attentions_on_digits", stop)
+    with pytest.raises(_StopBeforeTrainingError):
+        main(["train", *flags])
+    assert settings_line in " ".join(capsys.readouterr().out.split())
+    for attention, ratio in ratios.items():
+        model = build_digits_cnn(ratio=passed["ratio"], attention=attention)
+        blocks = [b for b in model.layers if keras_se.layers.is_attention(b)]
+        assert [getattr(block, "ratio", None) for block in blocks] == [ratio] * 2

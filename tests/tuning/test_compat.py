@@ -169,6 +169,17 @@ def test_the_display_learns_a_trial_once():
     assert first["trial_number"] == {"1": 2}
 
 
+def test_a_condition_sent_over_grpc_prints_nothing(capsys):
+    from keras_tuner.src.engine.conditions import Parent
+
+    compat.silence_condition_prints()
+    proto = Parent("attention", ["se", "cbam"]).to_proto()
+    assert [v.string_value for v in proto.parent.values] == ["se", "cbam"]
+    assert capsys.readouterr().out == ""
+    print("still printed")
+    assert capsys.readouterr().out == "still printed\n"
+
+
 def test_mixing_into_an_oracle_keeps_its_algorithm():
     class LeasedOracleMixin:
         def extra(self):

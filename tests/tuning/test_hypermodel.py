@@ -198,6 +198,16 @@ def test_the_attention_is_searched_and_ratio_only_where_it_applies(
     )
 
 
+def test_the_searched_ratio_and_gate_replace_a_presets_not_its_others():
+    hypermodel = SEHyperModel(plain_cnn(), attentions=("se_mobilenetv3",))
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed(HP_RATIO, 32)
+    hp.Fixed(HP_PLACEMENT, "conv")
+    hp.Fixed(HP_GATE, "sigmoid")
+    blocks = attention_blocks(hypermodel.build(hp))
+    assert [(b.ratio, b.gate, b.divisor) for b in blocks] == [(32, "sigmoid", 8)] * 2
+
+
 def test_the_default_space_searches_se_alone():
     hp = keras_tuner.HyperParameters()
     SEHyperModel(plain_cnn).build(hp)

@@ -180,3 +180,25 @@ def test_a_workers_calls_are_retried(as_role, tmp_path, monkeypatch):
     monkeypatch.setattr(tuner, "search", lambda **kwargs: None)
     run_search(tuner, tmp_path / "search", heartbeat_seconds=0.05)
     assert isinstance(tuner.oracle.stub, RetryingStub)
+
+
+@pytest.mark.parametrize(("verbose", "shown"), [(0, 0), ("auto", 1), (None, 1)])
+def test_the_chief_shows_trials_as_verbose_says(
+    as_role, tmp_path, monkeypatch, capsys, verbose, shown
+):
+    """The chief serves instead of searching: `verbose` still reaches its display."""
+    as_role("chief")
+    tuner = build(tmp_path, overwrite=True)
+    served = []
+    monkeypatch.setattr(
+        keras_se.tuning.distributed, "serve_chief", lambda t: served.append(t)
+    )
+    kwargs = {} if verbose is None else {"verbose": verbose}
+    run_search(tuner, tmp_path / "search", heartbeat_seconds=0.05, **kwargs)
+    assert served == [tuner] and tuner.oracle.verbose == shown
+    capsys.readouterr()
+    trial = tuner.oracle.create_trial("worker0")
+    tuner.oracle.update_trial(trial.trial_id, {"val_loss": 1.0})
+    tuner.oracle.end_trial(trial)
+    printed = capsys.readouterr().out
+    assert ("Search: Running Trial" in printed) is bool(shown)
