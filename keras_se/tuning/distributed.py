@@ -30,6 +30,7 @@ from keras_se.tuning.leases import (
     FINISHED,
     Heartbeat,
     add_leases,
+    drop_finished_from_retry_queue,
     live_processes,
     read_saved_state,
 )
@@ -142,9 +143,9 @@ def make_tuner(
 
 
 def _refuse_a_running_search(project_dir: Path, lease_seconds: float) -> None:
-    own = os.environ.get(ROLE_VARIABLE, "tuner0")
+    # Its own id counts too: another single process may be searching there,
+    # and a run killed within the lease cannot be told from a live one.
     running = live_processes(project_dir, lease_seconds)
-    running.pop(own, None)  # this process's own, from a run that was killed
     if not running:
         return
     beats = ", ".join(f"{name} {age:.0f} s ago" for name, age in running.items())
@@ -165,7 +166,8 @@ def _reload_chiefs_search(tuner: keras_tuner.Tuner) -> None:
     (`KERASTUNER_TUNER_ID`, `tuner0` by default). A tuner with none of its own,
     on a folder that holds the chief's, takes the chief's id and reloads: the
     oracle's state is the project's, whichever process saved it. Trials the
-    chief saw running go back to the queue, as in any KerasTuner reload.
+    chief saw running go back to the queue, as in any KerasTuner reload,
+    but for those whose own `trial.json` says they finished.
     """
     chiefs = tuner_state_file(tuner, CHIEF)
     if tuner_state_file(tuner, tuner.tuner_id).exists() or not chiefs.exists():
@@ -173,6 +175,8 @@ def _reload_chiefs_search(tuner: keras_tuner.Tuner) -> None:
     print(f"Reloading Tuner from {chiefs} (the chief's search)")
     tuner.tuner_id = CHIEF
     tuner.reload()
+    # The chief's state may list as running a trial that has since finished.
+    drop_finished_from_retry_queue(tuner.oracle)
 
 
 def _project_dir(directory, project_name: str) -> Path:

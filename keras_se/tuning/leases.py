@@ -80,12 +80,7 @@ class LeasedOracleMixin:
             queue.remove(trial_id)
 
     def _drop_finished_from_retry_queue(self) -> None:
-        queue = retry_queue(self)
-        queue[:] = [
-            trial_id
-            for trial_id in queue
-            if self.trials[trial_id].status not in FINISHED
-        ]
+        drop_finished_from_retry_queue(self)
 
     def last_heartbeat(self, tuner_id: str) -> float:
         path = self.heartbeat_dir / tuner_id
@@ -153,6 +148,19 @@ class LeasedOracleMixin:
         self.save()
 
 
+def drop_finished_from_retry_queue(oracle) -> None:
+    """Keeps only the trials that have not finished in the oracle's retry queue.
+
+    A reloaded oracle queues every trial its saved state lists as running,
+    also one that finished after that state was saved (its `trial.json`
+    says so); such a trial must not run again.
+    """
+    queue = retry_queue(oracle)
+    queue[:] = [
+        trial_id for trial_id in queue if oracle.trials[trial_id].status not in FINISHED
+    ]
+
+
 def add_leases(oracle, lease_seconds: float, project_dir: Path) -> None:
     """Gives a chief's oracle leases, in place, whatever its search algorithm.
 
@@ -193,9 +201,10 @@ def read_saved_state(project_dir: Path) -> dict | None:
 class Heartbeat:
     """Touches `<project>/heartbeats/<tuner_id>` every `seconds`, in a thread.
 
-    The file is removed when the process leaves the search, so a file left
-    behind is a process that is still running, or that died within the
-    last `lease_seconds` of its last beat.
+    The file is removed when the process leaves the search (also on an
+    exception), so a file left behind is a process that is still running or
+    one that was killed; its age (time since its last beat) tells the two
+    apart after `lease_seconds`.
     """
 
     def __init__(self, project_dir: Path, tuner_id: str, seconds: float = 1.0):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -13,6 +14,7 @@ import pytest
 import keras_se.tuning
 from keras_se.errors import SearchRunningError
 from keras_se.tuning import make_tuner, role, run_search
+from keras_se.tuning.compat import retry_queue
 from keras_se.tuning.distributed import RetryingStub
 from keras_se.tuning.leases import HEARTBEAT_FOLDER, LeasedOracleMixin
 from tests.tuning.toy import run
@@ -155,12 +157,40 @@ def test_one_process_refuses_a_search_that_still_runs(as_role, tmp_path, overwri
     ):
         build(tmp_path, overwrite=overwrite)
     assert (tmp_path / "search" / "kept").exists()  # nothing emptied
-    # Its own heartbeat, left by a run that was killed, does not count; nor
-    # do the others once their lease has run out.
+    # Another single process under the same id is refused too.
     for tuner_id in ("chief", "worker0"):
         os.utime(folder / tuner_id, (0, 0))
     (folder / "tuner0").touch()
+    with pytest.raises(SearchRunningError, match=r"\(tuner0 [0-9] s ago\)"):
+        build(tmp_path, overwrite=overwrite)
+    # Once every lease has run out, the folder is free.
+    os.utime(folder / "tuner0", (0, 0))
     assert build(tmp_path, overwrite=overwrite).tuner_id == "tuner0"
+
+
+def test_a_reloaded_chiefs_search_runs_no_finished_trial_again(
+    as_role, tmp_path, monkeypatch
+):
+    def loss(values):
+        return {"val_loss": float(values["units"])}
+
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    chief = build(tmp_path)
+    run(chief, 2, loss)
+    chief.save()
+    finished = sorted(chief.oracle.trials)
+    # What a chief killed between a trial's end and its next save leaves: the
+    # oracle's state lists the finished trial as running.
+    state_file = tmp_path / "search" / "oracle.json"
+    state = json.loads(state_file.read_text())
+    state["ongoing_trials"] = {"worker0": finished[-1]}
+    state_file.write_text(json.dumps(state))
+    monkeypatch.delenv("KERASTUNER_TUNER_ID")
+    single = build(tmp_path)
+    assert single.tuner_id == "chief"
+    assert single.oracle.trials[finished[-1]].status == "COMPLETED"
+    assert retry_queue(single.oracle) == []
+    assert single.oracle.create_trial(single.tuner_id).trial_id not in finished
 
 
 def test_a_worker_never_empties_the_shared_folder(as_role, tmp_path):
