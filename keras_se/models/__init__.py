@@ -14,6 +14,7 @@ keras_se.models` does not import KerasHub (they are not in `__all__`).
 """
 
 import importlib
+import importlib.util
 import sys
 
 from keras_se.models.applications import (
@@ -77,7 +78,10 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted([*globals(), *HUB_CLASSES])
+    # The KerasHub classes where KerasHub is installed: `dir` lists only what
+    # `getattr` can give.
+    hub = HUB_CLASSES if importlib.util.find_spec("keras_hub") else {}
+    return sorted([*globals(), *hub])
 
 
 if sys.modules.get("keras_hub") is not None:
