@@ -169,9 +169,12 @@ def test_the_display_learns_a_trial_once():
     assert first["trial_number"] == {"1": 2}
 
 
-def test_a_condition_sent_over_grpc_prints_nothing(capsys):
+def test_a_condition_sent_over_grpc_prints_nothing(capsys, monkeypatch):
+    from keras_tuner.src.engine import conditions
     from keras_tuner.src.engine.conditions import Parent
 
+    # The module's own `print` is put back after the test.
+    monkeypatch.setattr(conditions, "print", print, raising=False)
     compat.silence_condition_prints()
     proto = Parent("attention", ["se", "cbam"]).to_proto()
     assert [v.string_value for v in proto.parent.values] == ["se", "cbam"]
