@@ -16,7 +16,7 @@ from keras_se._optional import import_optional
 from keras_se._validation import resolve_data_format
 from keras_se.models.applications import CONFIGS, resolve_timm_checkpoint
 from keras_se.models.convert import load_timm_state_dict
-from keras_se.models.resnet import ResNetConfig, resnet_features
+from keras_se.models.resnet import ResNetConfig, check_stage_sizes, resnet_features
 
 keras_hub = import_optional("keras_hub", "keras_se's KerasHub backbone")
 
@@ -108,6 +108,11 @@ class SEResNetBackbone(keras_hub.models.FeaturePyramidBackbone):
         dtype=None,
         **kwargs,
     ):
+        # Before any layer is built, with this constructor's names.
+        check_stage_sizes(
+            stackwise_num_blocks=stackwise_num_blocks,
+            stackwise_num_filters=stackwise_num_filters,
+        )
         data_format = resolve_data_format(data_format)
         if image_shape is None:
             image_shape = (None, None, 3)

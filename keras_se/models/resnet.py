@@ -6,11 +6,39 @@ import dataclasses
 
 import keras
 
+from keras_se._validation import check_positive_int
 from keras_se.models import blocks
 
 STEM_TYPES = ("", "deep", "tiered")
 ATTENTIONS = (None, "se", "eca", "gca")
 LAYOUTS = ("resnet", "byobnet")
+
+
+def check_stage_sizes(**stages) -> None:
+    """Checks per-stage sizes: sequences of positive ints, one entry per stage.
+
+    Args:
+        **stages: the sequences by argument name, e.g. `layers=(3, 4, 6, 3)`.
+
+    Raises:
+        ValueError: naming the argument and its value.
+    """
+    for name, sizes in stages.items():
+        valid = isinstance(sizes, (tuple, list)) and len(sizes) > 0
+        if valid:
+            valid = all(
+                isinstance(size, int) and not isinstance(size, bool) and size > 0
+                for size in sizes
+            )
+        if not valid:
+            raise ValueError(
+                f"`{name}` must be a non-empty sequence of positive integers, one "
+                f"per stage. Received: {name}={sizes!r}"
+            )
+    if len({len(sizes) for sizes in stages.values()}) > 1:
+        names = " and ".join(f"`{name}`" for name in stages)
+        received = ", ".join(f"{name}={sizes!r}" for name, sizes in stages.items())
+        raise ValueError(f"{names} must have one entry per stage. Received: {received}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,11 +85,9 @@ class ResNetConfig:
             raise ValueError(
                 f"`layout` must be one of {LAYOUTS}. Received: layout={self.layout!r}"
             )
-        if len(self.layers) != len(self.channels):
-            raise ValueError(
-                "`layers` and `channels` must have one entry per stage. "
-                f"Received: layers={self.layers}, channels={self.channels}"
-            )
+        check_stage_sizes(layers=self.layers, channels=self.channels)
+        for name in ("stem_width", "cardinality", "base_width"):
+            check_positive_int(name, getattr(self, name))
 
     @property
     def head_name(self) -> str:

@@ -204,8 +204,22 @@ def test_the_dtype_reaches_every_layer_and_survives_a_preset(tmp_path):
         ({"attention": "cbam"}, r"`attention` must be one of .*attention='cbam'"),
         (
             {"stackwise_num_blocks": (1, 1)},
-            r"`layers` and `channels` must have one entry per stage",
+            r"`stackwise_num_blocks` and `stackwise_num_filters` must have one "
+            r"entry per stage. Received: stackwise_num_blocks=\(1, 1\)",
         ),
+        (
+            {"stackwise_num_blocks": (0, 1, 1, 1)},
+            r"`stackwise_num_blocks` must be a non-empty sequence of positive "
+            r"integers, one per stage. Received: stackwise_num_blocks=\(0, 1, 1, 1\)",
+        ),
+        (
+            {"stackwise_num_filters": (4, 8, 8, 2.5)},
+            r"stackwise_num_filters=\(4, 8, 8, 2.5\)",
+        ),
+        ({"stackwise_num_filters": ()}, r"stackwise_num_filters=\(\)"),
+        ({"cardinality": 0}, r"`cardinality` must be a positive integer"),
+        ({"stem_width": -3}, r"Received: stem_width=-3"),
+        ({"base_width": True}, r"Received: base_width=True"),
     ],
 )
 def test_bad_arguments_are_named(arguments, message):
