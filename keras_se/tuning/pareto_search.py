@@ -32,9 +32,10 @@ from collections.abc import Sequence
 import keras_tuner
 import numpy as np
 
-from keras_se.errors import ObjectiveError
+from keras_se.tuning.evolution import crossover, tournament, values_key
 from keras_se.tuning.objectives import (
     check_logged,
+    check_target,
     parse_objectives,
     parse_target,
     training_objective,
@@ -92,18 +93,9 @@ class ParetoOracle(keras_tuner.oracles.RandomSearchOracle):
     ):
         self.objectives = parse_objectives(objectives)
         self.target = None if target is None else parse_target(target)
-        names = [objective.name for objective in self.objectives]
-        if self.target is not None and self.target[0] not in names:
-            raise ObjectiveError(
-                f"The target's cost `{self.target[0]}` must be one of the "
-                f"objectives {names}."
-            )
+        if self.target is not None:
+            check_target(self.objectives, self.target)
         self.training_objective = training_objective(self.objectives)
-        if self.target is not None and self.training_objective.direction != "max":
-            raise ObjectiveError(
-                f"MnasNet's reward multiplies an accuracy to maximize; "
-                f"`{self.training_objective.name}` is to be minimized."
-            )
         super().__init__(
             objective=(
                 self.training_objective if self.target is None else reward_objective()
@@ -193,11 +185,15 @@ class ParetoOracle(keras_tuner.oracles.RandomSearchOracle):
             return super().populate_space(trial_id)
         rng = random.Random(f"{self.seed}:{trial_id}")
         parents = self._parents(trials)
-        tried = {_key(trial.hyperparameters.values) for trial in self.trials.values()}
+        tried = {
+            values_key(trial.hyperparameters.values) for trial in self.trials.values()
+        }
         for _ in range(_DRAWS):
-            first, second = _tournament(parents, rng), _tournament(parents, rng)
-            values = self._child(first, second, rng)
-            if _key(values) not in tried:
+            first, second = tournament(parents, rng), tournament(parents, rng)
+            values = crossover(
+                first, second, self.hyperparameters, self.mutation_rate, rng
+            )
+            if values_key(values) not in tried:
                 return {"status": "RUNNING", "values": values}
         return super().populate_space(trial_id)
 
@@ -222,33 +218,6 @@ class ParetoOracle(keras_tuner.oracles.RandomSearchOracle):
             key=lambda parent: parent[:2],
         )
         return ranked[: self.population_size]
-
-    def _child(self, first: dict, second: dict, rng: random.Random) -> dict:
-        """Uniform crossover and mutation, walking the space so that only the
-        hyperparameters active under the child's own values get one."""
-        space = self.hyperparameters.space
-        rate = self.mutation_rate or 1.0 / max(1, len(space))
-        child = keras_tuner.HyperParameters()
-        for hp in space:
-            child.merge([hp])
-            if not child.is_active(hp):
-                continue
-            parent = first if rng.random() < 0.5 else second
-            if hp.name in parent and rng.random() >= rate:
-                child.values[hp.name] = parent[hp.name]
-            else:
-                child.values[hp.name] = hp.random_sample(rng.randrange(2**31))
-        return dict(child.values)
-
-
-def _tournament(parents, rng: random.Random) -> dict:
-    """Binary tournament by Deb's crowded comparison: lower rank, then less crowded."""
-    first, second = rng.choice(parents), rng.choice(parents)
-    return min(first, second, key=lambda parent: parent[:2])[2]
-
-
-def _key(values: dict) -> tuple:
-    return tuple(sorted((name, str(value)) for name, value in values.items()))
 
 
 class ParetoSearch(keras_tuner.Tuner):
