@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     run_search(tuner, project_dir, args.heartbeat_seconds, **search_kwargs)
     if role() == "worker":
         return 0
-    rows = collect_results(tuner.oracle)
+    rows = collect_results(tuner.oracle, "val_accuracy")
     console = Console(width=None if sys.stdout.isatty() else 140)
     console.print(results_table(rows, "val_accuracy"))
     best = tuner.oracle.get_best_trials(1)

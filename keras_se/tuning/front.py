@@ -105,7 +105,7 @@ def _plot(oracle, names: list[str], latency_batch_size: int | None) -> bytes:
     )
     on_front = np.isin(ids, [trial.trial_id for trial in oracle.front()])
     directions = [objective.direction for objective in oracle.objectives]
-    main = names.index(oracle.objective.name)
+    main = names.index(oracle.training_objective.name)
     others = [i for i in range(len(names)) if i != main] or [None]
     figure, axes = plt.subplots(
         1, len(others), figsize=(5 * len(others), 4), dpi=100, squeeze=False

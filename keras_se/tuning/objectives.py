@@ -115,6 +115,28 @@ def training_objective(
     )
 
 
+def check_target(
+    objectives: Sequence[keras_tuner.Objective], target: tuple[str, float]
+) -> None:
+    """Checks the target of MnasNet's scalar search against the objectives.
+
+    Raises:
+        ObjectiveError: when the target's cost is not an objective, or the
+            training objective (the reward's accuracy) is to be minimized.
+    """
+    names = [objective.name for objective in objectives]
+    if target[0] not in names:
+        raise ObjectiveError(
+            f"The target's cost `{target[0]}` must be one of the objectives {names}."
+        )
+    accuracy = training_objective(objectives)
+    if accuracy.direction != "max":
+        raise ObjectiveError(
+            f"MnasNet's reward multiplies an accuracy to maximize; "
+            f"`{accuracy.name}` is to be minimized."
+        )
+
+
 def check_logged(
     objectives: Sequence[keras_tuner.Objective], logged: Iterable[str]
 ) -> None:

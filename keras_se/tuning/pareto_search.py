@@ -3,7 +3,8 @@
 KerasTuner's `MultiObjective` adds its objectives into one number and keeps
 no front. `ParetoOracle` keeps KerasTuner's machinery (trials, retries,
 saving, the chief/worker gRPC service, our leases) and changes two public
-hooks: `populate_space`, which proposes the next trial, and `score_trial`.
+hooks: `populate_space`, which proposes the next trial, and, in the scalar
+search, `update_trial`, which adds the reward to a trial's metrics.
 
 The proposal is steady-state NSGA-II (Deb, Pratap, Agarwal and Meyarivan,
 "A fast and elitist multiobjective genetic algorithm: NSGA-II", IEEE TEVC
@@ -17,9 +18,10 @@ hyperparameters). A child already tried is drawn again; after 20 draws the
 oracle falls back to a random trial.
 
 With one objective and no target it is exactly KerasTuner's random search.
-With a `target` it is MnasNet's scalar search: each trial's score is
-`accuracy * (cost / target) ** exponent` (Tan et al., CVPR 2019), the
-parents are ranked by that score, and `get_best_trials` returns the best.
+With a `target` it is MnasNet's scalar search: each trial records the
+metric `mnasnet_reward`, `accuracy * (cost / target) ** exponent` (Tan et
+al., CVPR 2019), which is the oracle's objective and each trial's score; the
+parents are ranked by it, and `get_best_trials` returns the best.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from collections.abc import Sequence
 import keras_tuner
 import numpy as np
 
-from keras_se.errors import ObjectiveError
+from keras_se.tuning.evolution import crossover, tournament, values_key
 from keras_se.tuning.objectives import (
     check_logged,
+    check_target,
     parse_objectives,
     parse_target,
     training_objective,
@@ -44,6 +47,7 @@ from keras_se.tuning.pareto import (
     non_dominated,
     non_dominated_sort,
 )
+from keras_se.tuning.reward import MNASNET_REWARD, RewardHyperModel, reward_objective
 
 _DRAWS = 20
 ORACLE_OPTIONS = (
@@ -89,23 +93,17 @@ class ParetoOracle(keras_tuner.oracles.RandomSearchOracle):
     ):
         self.objectives = parse_objectives(objectives)
         self.target = None if target is None else parse_target(target)
-        names = [objective.name for objective in self.objectives]
-        if self.target is not None and self.target[0] not in names:
-            raise ObjectiveError(
-                f"The target's cost `{self.target[0]}` must be one of the "
-                f"objectives {names}."
-            )
+        if self.target is not None:
+            check_target(self.objectives, self.target)
+        self.training_objective = training_objective(self.objectives)
         super().__init__(
-            objective=training_objective(self.objectives),
+            objective=(
+                self.training_objective if self.target is None else reward_objective()
+            ),
             max_trials=max_trials,
             seed=seed,
             **kwargs,
         )
-        if self.target is not None and self.objective.direction != "max":
-            raise ObjectiveError(
-                f"MnasNet's reward multiplies an accuracy to maximize; "
-                f"`{self.objective.name}` is to be minimized."
-            )
         self.population_size = population_size or max(2, (max_trials or 6) // 3)
         self.mutation_rate = mutation_rate
         self.exponent = exponent
@@ -148,15 +146,36 @@ class ParetoOracle(keras_tuner.oracles.RandomSearchOracle):
         # resumed search would run the last finished trial again.
         self.save()
 
-    def score_trial(self, trial) -> None:
-        super().score_trial(trial)
+    def update_trial(self, trial_id: str, metrics: dict, step: int = 0):
         if self.target is not None:
-            trial.score = float(self._reward([self.point(trial)])[0])
+            metrics = self.with_reward(metrics)
+        return super().update_trial(trial_id, metrics, step=step)
+
+    def with_reward(self, metrics: dict) -> dict:
+        """`metrics` and, with a target, MnasNet's reward as `mnasnet_reward`.
+
+        The reward is left out where the accuracy or the cost is missing.
+
+        Example:
+
+        >>> from keras_se.tuning import ParetoOracle
+        >>> oracle = ParetoOracle("val_accuracy,latency_ms", target="latency_ms=2")
+        >>> oracle.objective.name
+        'mnasnet_reward'
+        >>> metrics = oracle.with_reward({"val_accuracy": 0.9, "latency_ms": 1.0})
+        >>> round(metrics["mnasnet_reward"], 4)
+        0.9447
+        """
+        accuracy, cost = self.training_objective.name, self.target[0]
+        if accuracy not in metrics or cost not in metrics:
+            return dict(metrics)
+        point = [metrics.get(objective.name, np.nan) for objective in self.objectives]
+        return {**metrics, MNASNET_REWARD: float(self._reward([point])[0])}
 
     def _reward(self, points) -> np.ndarray:
         names = [objective.name for objective in self.objectives]
         points = np.asarray(points, dtype=float)
-        accuracy = points[:, names.index(self.objective.name)]
+        accuracy = points[:, names.index(self.training_objective.name)]
         cost = points[:, names.index(self.target[0])]
         return mnasnet_reward(accuracy, cost, self.target[1], self.exponent)
 
@@ -166,11 +185,15 @@ class ParetoOracle(keras_tuner.oracles.RandomSearchOracle):
             return super().populate_space(trial_id)
         rng = random.Random(f"{self.seed}:{trial_id}")
         parents = self._parents(trials)
-        tried = {_key(trial.hyperparameters.values) for trial in self.trials.values()}
+        tried = {
+            values_key(trial.hyperparameters.values) for trial in self.trials.values()
+        }
         for _ in range(_DRAWS):
-            first, second = _tournament(parents, rng), _tournament(parents, rng)
-            values = self._child(first, second, rng)
-            if _key(values) not in tried:
+            first, second = tournament(parents, rng), tournament(parents, rng)
+            values = crossover(
+                first, second, self.hyperparameters, self.mutation_rate, rng
+            )
+            if values_key(values) not in tried:
                 return {"status": "RUNNING", "values": values}
         return super().populate_space(trial_id)
 
@@ -195,33 +218,6 @@ class ParetoOracle(keras_tuner.oracles.RandomSearchOracle):
             key=lambda parent: parent[:2],
         )
         return ranked[: self.population_size]
-
-    def _child(self, first: dict, second: dict, rng: random.Random) -> dict:
-        """Uniform crossover and mutation, walking the space so that only the
-        hyperparameters active under the child's own values get one."""
-        space = self.hyperparameters.space
-        rate = self.mutation_rate or 1.0 / max(1, len(space))
-        child = keras_tuner.HyperParameters()
-        for hp in space:
-            child.merge([hp])
-            if not child.is_active(hp):
-                continue
-            parent = first if rng.random() < 0.5 else second
-            if hp.name in parent and rng.random() >= rate:
-                child.values[hp.name] = parent[hp.name]
-            else:
-                child.values[hp.name] = hp.random_sample(rng.randrange(2**31))
-        return dict(child.values)
-
-
-def _tournament(parents, rng: random.Random) -> dict:
-    """Binary tournament by Deb's crowded comparison: lower rank, then less crowded."""
-    first, second = rng.choice(parents), rng.choice(parents)
-    return min(first, second, key=lambda parent: parent[:2])[2]
-
-
-def _key(values: dict) -> tuple:
-    return tuple(sorted((name, str(value)) for name, value in values.items()))
 
 
 class ParetoSearch(keras_tuner.Tuner):
@@ -268,6 +264,9 @@ class ParetoSearch(keras_tuner.Tuner):
         # A worker's oracle becomes a gRPC client that knows only the main
         # objective: the tuner keeps the whole list.
         self.objectives = oracle.objectives
+        if oracle.target is not None and hypermodel is not None:
+            # KerasTuner checks that what `fit` returns holds the objective.
+            hypermodel = RewardHyperModel(hypermodel, oracle.with_reward)
         super().__init__(oracle, hypermodel, **kwargs)
 
     def search(self, *fit_args, **fit_kwargs):

@@ -30,9 +30,18 @@ COLUMNS = (
 )
 
 
-def collect_results(oracle) -> list[dict]:
-    """One row per trial, in trial order, from a chief's or local oracle."""
-    objective = oracle.objective.name
+def collect_results(oracle, metric: str | None = None) -> list[dict]:
+    """One row per trial, in trial order, from a chief's or local oracle.
+
+    Args:
+        oracle: the search's oracle.
+        metric: the metric column, by default the oracle's objective; the
+            objective gets a column of its own when it is another one (the
+            scalar search's `mnasnet_reward`).
+    """
+    metrics_columns = dict.fromkeys(
+        [metric or oracle.objective.name, oracle.objective.name]
+    )
     rows = []
     for trial_id in sorted(oracle.trials):
         trial = oracle.trials[trial_id]
@@ -48,7 +57,7 @@ def collect_results(oracle) -> list[dict]:
                 "stages": values.get(HP_STAGES),
                 "position": values.get(HP_POSITION, "-"),
                 "gate": values.get(HP_GATE),
-                objective: _last(metrics, objective),
+                **{name: _last(metrics, name) for name in metrics_columns},
                 PARAMS_ADDED: _last(metrics, PARAMS_ADDED),
             }
         )

@@ -108,12 +108,11 @@ def test_tune_with_objectives_writes_the_front_and_reloads_a_member(tmp_path, ca
 
 @pytest.mark.large
 def test_tune_with_a_target_picks_the_best_mnasnet_reward(tmp_path, capsys):
-    code = main(
-        ["tune", "--objectives", "val_accuracy,latency_ms", "--target", "latency_ms=1",
-         "--max-trials", "2", "--epochs", "1", "--batch-size", "128",
-         "--directory", str(tmp_path), "--project-name", "p", "--quiet"]
-    )  # fmt: skip
-    assert code == 0
+    argv = ["tune", "--objectives", "val_accuracy,latency_ms",
+            "--target", "latency_ms=1", "--max-trials", "2",
+            "--epochs", "1", "--batch-size", "128",
+            "--directory", str(tmp_path), "--project-name", "p", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "Best by MnasNet reward (target latency_ms=1, w=-0.07): trial" in printed
     trials = [
@@ -128,9 +127,18 @@ def test_tune_with_a_target_picks_the_best_mnasnet_reward(tmp_path, capsys):
             for name in ("val_accuracy", "latency_ms")
         )
         assert trial["score"] == pytest.approx(accuracy * latency**-0.07)
+        reward = metrics["mnasnet_reward"]["observations"][-1]["value"][0]
+        assert reward == pytest.approx(trial["score"])
         rewards[trial["trial_id"]] = trial["score"]
     best = max(rewards, key=rewards.get)
     assert f"trial {best}, reward {rewards[best]:.4f}" in printed
+    rows = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert {row["trial"]: row["mnasnet_reward"] for row in rows} == rewards
+    assert all(row["val_accuracy"] != row["mnasnet_reward"] for row in rows)
+    # The search reloaded from its folder reloads the best trial's model.
+    assert main([*argv, "--load-trial", best]) == 0
+    model = keras.saving.load_model(tmp_path / "p" / f"trial_{best}.keras")
+    assert np.isfinite(model.predict(np.zeros((2, 8, 8, 1)), verbose=0)).all()
 
 
 def test_workers_get_every_cost_aware_flag(monkeypatch, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import keras_tuner
 import numpy as np
 import pytest
@@ -87,6 +88,95 @@ def test_a_target_scores_trials_with_mnasnet_reward(tmp_path):
         assert trial.score == pytest.approx(float(expected))
     best = tuner.oracle.get_best_trials(1)[0]
     assert best.score == max(t.score for t in tuner.oracle.completed_trials())
+
+
+def _dear_accuracy(values: dict) -> dict:
+    # The most accurate trials are the slowest, so the reward ranks otherwise.
+    return {
+        "val_accuracy": (values["a"] + values["b"]) / 40,
+        "latency_ms": 1.0 + values["a"],
+    }
+
+
+def _reward(metrics: dict, exponent: float = -0.07) -> float:
+    accuracy, latency = metrics["val_accuracy"], metrics["latency_ms"]
+    return float(mnasnet_reward(accuracy, latency, 2.0, exponent))
+
+
+def test_a_target_names_its_score_mnasnet_reward(tmp_path, capsys):
+    options = dict(target="latency_ms=2", exponent=-1.0, max_trials=8, seed=4)
+    tuner = pareto(tmp_path, "val_accuracy,latency_ms", **options)
+    tuner.save()  # as `search` does before its first trial
+    tuner.oracle.verbose = 1
+    proposed = run(tuner, 8, metrics=_dear_accuracy)
+    printed = capsys.readouterr().out
+    oracle = tuner.oracle
+    assert (oracle.objective.name, oracle.objective.direction) == (
+        "mnasnet_reward",
+        "max",
+    )
+    trials = oracle.completed_trials()
+    for values, trial in zip(proposed, trials, strict=True):
+        metrics = _dear_accuracy(values)
+        reward = _reward(metrics, exponent=-1.0)
+        assert trial.metrics.get_last_value("mnasnet_reward") == pytest.approx(reward)
+        assert trial.score == pytest.approx(reward)
+        assert trial.metrics.get_last_value("val_accuracy") == metrics["val_accuracy"]
+        assert trial.metrics.get_last_value("latency_ms") == metrics["latency_ms"]
+    best = oracle.get_best_trials(1)[0]
+    most_accurate = max(trials, key=lambda t: t.metrics.get_last_value("val_accuracy"))
+    assert best.score == max(t.score for t in trials)
+    assert best.trial_id != most_accurate.trial_id
+    assert f"mnasnet_reward: {trials[-1].score}" in printed
+    assert f"Best mnasnet_reward So Far: {best.score}" in printed
+    assert "val_accuracy" not in printed
+    # The saved trials and a resumed search name and rank it the same way.
+    saved = keras_tuner.engine.trial.Trial.load(
+        str(tmp_path / "p" / f"trial_{best.trial_id}" / "trial.json")
+    )
+    assert saved.metrics.get_last_value("mnasnet_reward") == pytest.approx(best.score)
+    resumed = pareto(tmp_path, "val_accuracy,latency_ms", **options)
+    assert resumed.oracle.objective.name == "mnasnet_reward"
+    assert resumed.oracle.get_best_trials(1)[0].trial_id == best.trial_id
+    assert len(run(resumed, 8, metrics=_dear_accuracy)) == 0
+
+
+def test_without_a_target_the_objective_is_the_training_metric(tmp_path):
+    for objectives in ("val_accuracy", "val_accuracy,params,latency_ms"):
+        tuner = pareto(tmp_path / objectives, objectives, max_trials=3, seed=1)
+        run(tuner, 3)
+        assert tuner.oracle.objective.name == "val_accuracy"
+        for trial in tuner.oracle.completed_trials():
+            assert not trial.metrics.exists("mnasnet_reward")
+            assert trial.score == trial.metrics.get_last_value("val_accuracy")
+
+
+class _Measured(Toy):
+    """The toy space on a one-layer model; `fit` reports made-up metrics."""
+
+    def build(self, hp):
+        super().build(hp)
+        return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+
+    def fit(self, hp, model, *args, **kwargs):
+        return _dear_accuracy(hp.values)
+
+
+def test_a_searched_trial_reports_its_reward_to_kerastuner(tmp_path):
+    tuner = ParetoSearch(
+        _Measured(), objectives="val_accuracy,latency_ms", target="latency_ms=2",
+        max_trials=3, seed=2, directory=tmp_path, project_name="p",
+    )  # fmt: skip
+    tuner.search(verbose=0)
+    trials = tuner.oracle.completed_trials()
+    assert len(trials) == 3
+    for trial in trials:
+        metrics = _dear_accuracy(trial.hyperparameters.values)
+        reward = _reward(metrics)
+        assert trial.metrics.get_last_value("mnasnet_reward") == pytest.approx(reward)
+        assert trial.metrics.get_last_value("val_accuracy") == metrics["val_accuracy"]
+    built = tuner.hypermodel.build(trials[0].hyperparameters)
+    assert isinstance(built, keras.Model)
 
 
 @pytest.mark.parametrize(
