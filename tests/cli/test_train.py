@@ -12,6 +12,7 @@ import pytest
 import keras_se
 from keras_se.cli import main
 from keras_se.demo.data import load_digits
+from tests.conftest import run_python
 
 
 @pytest.mark.large
@@ -144,35 +145,55 @@ def test_train_rejects_bad_flags_before_training(flag, value, capsys):
     assert flag in capsys.readouterr().err
 
 
+TRAIN_IN_A_FRESH_PROCESS = """
+import contextlib, io, json, keras
+from keras_se.cli.main import main
+printed = io.StringIO()
+with contextlib.redirect_stdout(printed):
+    code = main({argv!r})
+model = keras.saving.load_model({model!r})
+print(json.dumps({{
+    "code": code,
+    "printed": printed.getvalue(),
+    "policy": model.get_layer("stage1_se").dtype_policy.name,
+}}))
+"""
+
+
 @pytest.mark.extra_large
-def test_train_with_strategy_mixed_precision_and_xla(tmp_path, capsys):
+def test_train_with_strategy_mixed_precision_and_xla(tmp_path):
+    # In a fresh interpreter: TensorFlow's mixed precision, XLA and a
+    # strategy start from a clean process, and a crash of its native code
+    # fails this test instead of taking a test worker down.
     out_dir = tmp_path / "run"
-    code = main(
-        [
-            "train",
-            "--attention",
-            "se",
-            "--seeds",
-            "1",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "64",
-            "--output-dir",
-            str(out_dir),
-            "--quiet",
-            "--strategy",
-            "cpu",
-            "--mixed-precision",
-            "--xla",
-        ]
+    argv = [
+        "train",
+        "--attention",
+        "se",
+        "--seeds",
+        "1",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--output-dir",
+        str(out_dir),
+        "--quiet",
+        "--strategy",
+        "cpu",
+        "--mixed-precision",
+        "--xla",
+    ]
+    result = run_python(
+        TRAIN_IN_A_FRESH_PROCESS.format(
+            argv=argv, model=str(out_dir / "digits_se_cnn.keras")
+        ),
+        backend="tensorflow",
     )
-    assert code == 0
-    printed = capsys.readouterr().out
-    assert "mixed_float16, XLA True, strategy OneDeviceStrategy" in printed
-    assert "mixed_float16 on the CPU" in printed
-    model = keras.saving.load_model(out_dir / "digits_se_cnn.keras")
-    assert model.get_layer("stage1_se").dtype_policy.name == "mixed_float16"
+    assert result["code"] == 0
+    assert "mixed_float16, XLA True, strategy OneDeviceStrategy" in result["printed"]
+    assert "mixed_float16 on the CPU" in result["printed"]
+    assert result["policy"] == "mixed_float16"
 
 
 class _StopBeforeTrainingError(Exception):
