@@ -110,20 +110,26 @@ def test_the_chief_gets_leases_and_resumes(as_role, tmp_path):
     assert resumed.oracle.ongoing_trials["worker0"].trial_id == trial.trial_id
 
 
+def units_as_loss(values):
+    return {"val_loss": float(values["units"])}
+
+
+def chiefs_search_on_disk(tmp_path, monkeypatch, trials: int):
+    """What a chief leaves on disk: its state under its id, the oracle's, the
+    trials; then this process is a single one again. Returns the chief's tuner."""
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    chief = build(tmp_path)
+    run(chief, trials, units_as_loss)
+    chief.save()
+    monkeypatch.delenv("KERASTUNER_TUNER_ID")
+    return chief
+
+
 def test_one_process_reloads_the_chiefs_search_unless_it_has_its_own(
     as_role, tmp_path, monkeypatch
 ):
     """`as_role` clears KerasTuner's variables: this is one process."""
-
-    def loss(values):
-        return {"val_loss": float(values["units"])}
-
-    # What a chief leaves on disk: its state under its id, the oracle's, the trials.
-    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
-    chief = build(tmp_path)
-    run(chief, 1, loss)
-    chief.save()
-    monkeypatch.delenv("KERASTUNER_TUNER_ID")
+    chiefs_search_on_disk(tmp_path, monkeypatch, trials=1)
     # KerasTuner alone would start a new search under the id `tuner0`.
     single = build(tmp_path)
     assert single.tuner_id == "chief"
@@ -132,7 +138,7 @@ def test_one_process_reloads_the_chiefs_search_unless_it_has_its_own(
     fresh = build(tmp_path, overwrite=True)
     assert (fresh.tuner_id, fresh.oracle.trials) == ("tuner0", {})
     # A project with a single process's own state resumes that, as before.
-    run(fresh, 1, loss)
+    run(fresh, 1, units_as_loss)
     fresh.save()
     (tmp_path / "search" / "chief.json").write_text("{}")
     resumed = build(tmp_path)
@@ -171,13 +177,7 @@ def test_one_process_refuses_a_search_that_still_runs(as_role, tmp_path, overwri
 def test_a_reloaded_chiefs_search_runs_no_finished_trial_again(
     as_role, tmp_path, monkeypatch
 ):
-    def loss(values):
-        return {"val_loss": float(values["units"])}
-
-    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
-    chief = build(tmp_path)
-    run(chief, 2, loss)
-    chief.save()
+    chief = chiefs_search_on_disk(tmp_path, monkeypatch, trials=2)
     finished = sorted(chief.oracle.trials)
     # What a chief killed between a trial's end and its next save leaves: the
     # oracle's state lists the finished trial as running.
@@ -185,7 +185,6 @@ def test_a_reloaded_chiefs_search_runs_no_finished_trial_again(
     state = json.loads(state_file.read_text())
     state["ongoing_trials"] = {"worker0": finished[-1]}
     state_file.write_text(json.dumps(state))
-    monkeypatch.delenv("KERASTUNER_TUNER_ID")
     single = build(tmp_path)
     assert single.tuner_id == "chief"
     assert single.oracle.trials[finished[-1]].status == "COMPLETED"
